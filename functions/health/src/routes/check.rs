@@ -1,0 +1,59 @@
+//! `GET /healthz[?deep=true]`: proves the component runs and its store answers.
+
+use edgechat::keys;
+use edgechat::problem::Problem;
+use edgechat::spin_http;
+use edgechat::spin_store::SpinStore;
+use edgechat::store::{KeyValue, StoreResult};
+use spin_sdk::http::{Params, Request, Response};
+
+pub fn handle_check(req: Request, _params: Params) -> Response {
+    let deep = req
+        .query()
+        .split('&')
+        .any(|pair| pair == "deep=true" || pair == "deep=1");
+    match probe(deep) {
+        Ok(kv) => spin_http::json(
+            200,
+            &serde_json::json!({
+                "status": "ok",
+                "version": edgechat::VERSION,
+                "kv": kv,
+            }),
+        ),
+        Err(e) => {
+            // The cause is for the operator's log; the body stays generic.
+            eprintln!("healthz: {e}");
+            spin_http::problem(&Problem::unavailable(
+                "the key-value store did not answer",
+            ))
+        }
+    }
+}
+
+/// A shallow probe reads one key; a deep one also writes, reads back and
+/// deletes a value, proving the store accepts writes.
+fn probe(deep: bool) -> StoreResult<&'static str> {
+    let store = SpinStore::open_default()?;
+    let key = keys::health_probe();
+    store.get(key)?;
+    if deep {
+        let marker = format!("{:x}", std::process::id() as u64 ^ nanos());
+        store.set(key, marker.as_bytes())?;
+        let read_back = store.get(key)?;
+        store.delete(key)?;
+        if read_back.as_deref() != Some(marker.as_bytes()) {
+            return Err(edgechat::store::StoreError(
+                "read back a different value than written".into(),
+            ));
+        }
+    }
+    Ok("ok")
+}
+
+fn nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
