@@ -2,10 +2,131 @@
 //!
 //! Account-owned keys start with the account id (`acct:<id>:…`); the few
 //! global keys map something public or secret to an account and hold nothing
-//! else. Keeping the layout in one module makes it reviewable at a glance.
+//! else. Keeping the layout in one module makes it reviewable at a glance:
+//!
+//! | key | value |
+//! |---|---|
+//! | `sys:health:probe` | scratch value for `/healthz?deep=true` |
+//! | `sys:idempotency:admin:<sha256>` | an admin POST's Idempotency-Key record (response sealed) |
+//! | `site:<site_key>` | `{v, account}`: the public widget key's account |
+//! | `token:<sha256 of token>` | `{v, account, token}`: who an API token is; deleted on revoke |
+//! | `acct:<a>:account` | the account |
+//! | `acct:<a>:tokens` | the account's token list (metadata and hashes), CAS-guarded |
+//! | `acct:<a>:agents` | the whole agent list, one CAS-guarded versioned document |
+//! | `acct:<a>:customer:<customer_id>` | one customer |
+//! | `acct:<a>:customer-by-external-id:<sha256>` | ids of customers with that external id |
+//! | `acct:<a>:customer-by-email:<sha256>` | ids of customers with that email |
+//! | `acct:<a>:audit-seq` | the audit log's atomic sequence (a counter) |
+//! | `acct:<a>:audit:<n>` | audit entry `n` |
+//! | `acct:<a>:idempotency:<sha256>` | a POST's Idempotency-Key record (response sealed) |
+//!
+//! Index keys hash the indexed value so that keys have a fixed shape and no
+//! email address appears in a key.
+
+use crate::crypto::sha256_hex;
+use crate::ids::{AccountId, CustomerId, SiteKey};
 
 /// The key `/healthz` reads (and with `?deep=true` writes and deletes) to prove
 /// the store answers. It belongs to no account.
 pub fn health_probe() -> &'static str {
     "sys:health:probe"
+}
+
+/// Global: the account a public site key belongs to.
+pub fn site(site_key: &SiteKey) -> String {
+    format!("site:{site_key}")
+}
+
+/// Global: the account and token id of an API token, by the token's SHA-256.
+pub fn token_hash(token_sha256_hex: &str) -> String {
+    format!("token:{token_sha256_hex}")
+}
+
+/// Global: an admin request's Idempotency-Key record, by the key's hash.
+pub fn admin_idempotency(key_hash: &str) -> String {
+    format!("sys:idempotency:admin:{key_hash}")
+}
+
+/// The account document.
+pub fn account(account: &AccountId) -> String {
+    format!("acct:{account}:account")
+}
+
+/// The account's API token list (metadata; secrets only as hashes).
+pub fn tokens(account: &AccountId) -> String {
+    format!("acct:{account}:tokens")
+}
+
+/// The account's whole agent list.
+pub fn agents(account: &AccountId) -> String {
+    format!("acct:{account}:agents")
+}
+
+/// One customer.
+pub fn customer(account: &AccountId, customer: &CustomerId) -> String {
+    format!("acct:{account}:customer:{customer}")
+}
+
+/// The customers tagged with an external id (normalised text, hashed).
+pub fn customers_by_external_id(account: &AccountId, external_id: &str) -> String {
+    format!(
+        "acct:{account}:customer-by-external-id:{}",
+        sha256_hex(external_id.as_bytes())
+    )
+}
+
+/// The customers tagged with an email (lowercased, hashed).
+pub fn customers_by_email(account: &AccountId, email: &str) -> String {
+    format!(
+        "acct:{account}:customer-by-email:{}",
+        sha256_hex(email.to_lowercase().as_bytes())
+    )
+}
+
+/// The audit log's sequence counter.
+pub fn audit_seq(account: &AccountId) -> String {
+    format!("acct:{account}:audit-seq")
+}
+
+/// Audit entry number `n`.
+pub fn audit_entry(account: &AccountId, n: u64) -> String {
+    format!("acct:{account}:audit:{n}")
+}
+
+/// An account-scoped Idempotency-Key record, by the key's hash.
+pub fn idempotency(account: &AccountId, key_hash: &str) -> String {
+    format!("acct:{account}:idempotency:{key_hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_owned_keys_start_with_the_account_id() {
+        let a = AccountId::generate();
+        let c = CustomerId::parse("c1").unwrap();
+        let prefix = format!("acct:{a}:");
+        for key in [
+            account(&a),
+            tokens(&a),
+            agents(&a),
+            customer(&a, &c),
+            customers_by_external_id(&a, "123"),
+            customers_by_email(&a, "a@b.co"),
+            audit_seq(&a),
+            audit_entry(&a, 7),
+            idempotency(&a, "h"),
+        ] {
+            assert!(key.starts_with(&prefix), "{key}");
+        }
+    }
+
+    #[test]
+    fn email_index_keys_ignore_case_and_hide_the_address() {
+        let a = AccountId::generate();
+        let key = customers_by_email(&a, "John.Doe@Example.com");
+        assert_eq!(key, customers_by_email(&a, "john.doe@example.com"));
+        assert!(!key.contains("example"));
+    }
 }

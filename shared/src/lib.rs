@@ -5,14 +5,50 @@
 //! and knows nothing about Spin except through [`store::KeyValue`], whose Spin
 //! implementation lives behind the `spin` feature ([`spin_store`]).
 //!
-//! - [`problem`]: RFC 9457 `application/problem+json` errors.
-//! - [`store`]: the key-value trait, an in-memory store for unit tests.
+//! - [`problem`]: RFC 9457 `application/problem+json` errors; [`error`]: the
+//!   domain's error enum that maps onto them.
+//! - [`store`]: the key-value trait, an in-memory store for unit tests;
+//!   [`doc`]: versioned JSON documents and compare-and-swap updates;
+//!   [`seqlog`]: append-only logs over an atomic sequence.
 //! - [`keys`]: every key the application writes, built in one place.
+//! - [`ids`], [`time`], [`crypto`], [`input`], [`paging`]: the vocabulary.
+//! - The integration API, one module per resource: [`accounts`], [`tokens`]
+//!   (with [`auth`]), [`agents`], [`customers`], [`audit`], and
+//!   [`idempotency`] for POSTs.
+//!
+//! Every operation takes the store and a [`time::Clock`], so unit tests run
+//! on [`store::MemoryStore`] with a manual clock:
+//!
+//! ```
+//! use edgechat::{accounts, agents, auth, store::MemoryStore, time::SystemClock};
+//!
+//! let kv = MemoryStore::new();
+//! let created = accounts::create(&kv, &SystemClock, "Acme").unwrap();
+//! let caller = auth::authenticate(&kv, Some(&format!("Bearer {}", created.api_token))).unwrap();
+//! let body = serde_json::json!({"agents": [{"id": "alice", "name": "Alice"}]});
+//! let outcome = agents::sync(&kv, &SystemClock, &caller, &agents::parse_list(&body).unwrap()).unwrap();
+//! assert_eq!(outcome.created.len(), 1);
+//! ```
 #![deny(missing_docs)]
 
+pub mod accounts;
+pub mod agents;
+pub mod audit;
+pub mod auth;
+pub mod crypto;
+pub mod customers;
+pub mod doc;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod input;
 pub mod keys;
+pub mod paging;
 pub mod problem;
+pub mod seqlog;
 pub mod store;
+pub mod time;
+pub mod tokens;
 
 #[cfg(feature = "spin")]
 pub mod spin_http;
