@@ -82,6 +82,32 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// Decodes `%XX` escapes in a path segment (invalid escapes are kept as
+/// they are, so that they fail id validation visibly).
+pub fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Field errors collected while reading a body.
 #[derive(Debug, Default)]
 pub struct Errors(Vec<FieldError>);
@@ -326,6 +352,13 @@ mod tests {
             Some("john+x@example.com")
         );
         assert_eq!(query_param("a=1", "b"), None);
+    }
+
+    #[test]
+    fn path_segments_are_percent_decoded() {
+        assert_eq!(percent_decode("alice%40example.com"), "alice@example.com");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("plain"), "plain");
     }
 
     #[test]

@@ -1,0 +1,3 @@
+pub mod find;
+pub mod get;
+pub mod put;
