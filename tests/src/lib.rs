@@ -1,1 +1,539 @@
-//! End-to-end test support lives in the test targets.
+//! The end-to-end harness: start `edgechat-host` on a manifest, talk to it
+//! over HTTP, start a throwaway Redis.
+//!
+//! The suites under `tests/tests/` expect the wasm components and the release
+//! host to be built already; `tests/run.sh` does that before `cargo test`.
+//! Every host gets a fresh state directory and a free port (`--listen
+//! 127.0.0.1:0`; the host prints the address it took), so tests run in
+//! parallel without sharing anything unless they ask to.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+pub use serde_json::{Value, json};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the repository")
+        .to_path_buf()
+}
+
+/// The host binary: `$EDGECHAT_HOST_BIN`, else the release build.
+pub fn host_binary() -> PathBuf {
+    std::env::var_os("EDGECHAT_HOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/release/edgechat-host"))
+}
+
+/// The app under test: edgechat's own `spin.toml`.
+pub fn app_manifest() -> PathBuf {
+    repo_root().join("spin.toml")
+}
+
+/// The probe app of `tests/apps/probe`, for the host's own behaviour.
+pub fn probe_manifest() -> PathBuf {
+    repo_root().join("tests/apps/probe/spin.toml")
+}
+
+/// The admin token the harness gives the app.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// How to start a host.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    pub manifest: PathBuf,
+    pub state_dir: Option<PathBuf>,
+    pub runtime_config: Option<PathBuf>,
+    pub listen: String,
+    pub env: Vec<(String, String)>,
+    pub extra_args: Vec<String>,
+}
+
+impl HostOptions {
+    /// edgechat's app with its required secrets set.
+    pub fn app() -> Self {
+        Self::new(app_manifest())
+            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env(
+                "SPIN_VARIABLE_SIGNING_KEY",
+                "test-signing-key-0123456789abcdef",
+            )
+    }
+
+    /// The probe app with its required variable set.
+    pub fn probe() -> Self {
+        Self::new(probe_manifest()).env("SPIN_VARIABLE_SECRET_WORD", "sesame")
+    }
+
+    /// Any manifest, nothing else set.
+    pub fn new(manifest: PathBuf) -> Self {
+        HostOptions {
+            manifest,
+            state_dir: None,
+            runtime_config: None,
+            listen: "127.0.0.1:0".into(),
+            env: Vec::new(),
+            extra_args: Vec::new(),
+        }
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn state_dir(mut self, dir: &Path) -> Self {
+        self.state_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn runtime_config(mut self, file: &Path) -> Self {
+        self.runtime_config = Some(file.to_path_buf());
+        self
+    }
+
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.listen = addr.into();
+        self
+    }
+
+    fn command(&self, state_dir: &Path) -> Command {
+        let mut cmd = Command::new(host_binary());
+        cmd.arg("up")
+            .arg("-f")
+            .arg(&self.manifest)
+            .arg("--listen")
+            .arg(&self.listen)
+            .arg("--state-dir")
+            .arg(state_dir);
+        if let Some(config) = &self.runtime_config {
+            cmd.arg("--runtime-config-file").arg(config);
+        }
+        cmd.args(&self.extra_args);
+        for (name, value) in &self.env {
+            cmd.env(name, value);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Starts the host and waits until it serves.
+    pub fn start(self) -> Host {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let state_dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().to_path_buf());
+        let mut child = self
+            .command(&state_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", host_binary().display()));
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                stderr_log.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        let stdout_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("Serving ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+                stdout_log.lock().unwrap().push_str(&line);
+                stdout_log.lock().unwrap().push('\n');
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the host did not start serving; its output:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        Host {
+            child,
+            base,
+            state_dir,
+            log,
+            _temp: temp,
+        }
+    }
+
+    /// Runs the host expecting it to refuse to start; returns its exit
+    /// status and everything it printed.
+    pub fn run_expecting_failure(self) -> (ExitStatus, String) {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut child = self
+            .command(temp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start host");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                let mut output = String::new();
+                child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut output)
+                    .ok();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut output)
+                    .ok();
+                return (status, output);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the host kept running although it should have refused to start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A running host, killed when dropped.
+pub struct Host {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    pub state_dir: PathBuf,
+    log: Arc<Mutex<String>>,
+    _temp: tempfile::TempDir,
+}
+
+impl Host {
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client for this host.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// Everything the host printed so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the host ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("expected JSON ({e}), got {}: {}", self.status, self.body))
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.body
+        );
+        self
+    }
+
+    /// Asserts an RFC 9457 problem with this status; returns its JSON.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16) -> Value {
+        self.expect(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "expected a problem+json body: {}",
+            self.body
+        );
+        let problem = self.json();
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "a problem needs a detail: {problem}"
+        );
+        problem
+    }
+}
+
+/// An HTTP client that never treats a status as an error.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    bearer: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Client {
+            agent,
+            base: base.to_string(),
+            bearer: None,
+        }
+    }
+
+    /// The same client, sending `Authorization: Bearer <token>`.
+    pub fn with_bearer(&self, token: &str) -> Self {
+        Client {
+            bearer: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with any method, headers and body.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        if let Some(token) = &self.bearer {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let result = match body {
+            Some(body) => self
+                .agent
+                .run(builder.body(body.to_vec()).expect("request")),
+            None => self.agent.run(builder.body(()).expect("request")),
+        };
+        let mut response = result.unwrap_or_else(|e| panic!("{method} {path} failed: {e}"));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, &[], None)
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", path, &[], None)
+    }
+
+    /// A JSON request.
+    pub fn json(&self, method: &str, path: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.send(
+            method,
+            path,
+            &[("content-type", "application/json")],
+            Some(&bytes),
+        )
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.json("POST", path, body)
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> Reply {
+        self.json("PUT", path, body)
+    }
+}
+
+/// A free loopback port (the OS picks it; the listener is closed at once).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A throwaway `redis-server` on a free loopback port, stopped when dropped.
+pub struct Redis {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed by tests/run.sh");
+            if wait_ready(&mut child, port) {
+                return Redis {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}"),
+                    _dir: dir,
+                };
+            }
+            let _ = child.kill();
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// A runtime config that puts the `default` store on this server.
+    pub fn runtime_config(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("runtime-config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+                self.url
+            ),
+        )
+        .expect("write runtime config");
+        path
+    }
+
+    /// Stops the server (to test how the app copes).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false; // the port was taken meanwhile
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Runs `count` calls of `f` on `threads` threads; returns their results.
+pub fn in_parallel<T: Send + 'static>(
+    count: usize,
+    threads: usize,
+    f: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let f = Arc::new(f);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let f = f.clone();
+            let next = next.clone();
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= count {
+                        return out;
+                    }
+                    out.push(f(i));
+                }
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("worker thread"))
+        .collect()
+}

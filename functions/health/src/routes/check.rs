@@ -24,9 +24,7 @@ pub fn handle_check(req: Request, _params: Params) -> Response {
         Err(e) => {
             // The cause is for the operator's log; the body stays generic.
             eprintln!("healthz: {e}");
-            spin_http::problem(&Problem::unavailable(
-                "the key-value store did not answer",
-            ))
+            spin_http::problem(&Problem::unavailable("the key-value store did not answer"))
         }
     }
 }
@@ -38,7 +36,7 @@ fn probe(deep: bool) -> StoreResult<&'static str> {
     let key = keys::health_probe();
     store.get(key)?;
     if deep {
-        let marker = format!("{:x}", std::process::id() as u64 ^ nanos());
+        let marker = format!("probe-{}", nanos());
         store.set(key, marker.as_bytes())?;
         let read_back = store.get(key)?;
         store.delete(key)?;

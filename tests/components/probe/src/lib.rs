@@ -39,7 +39,8 @@ async fn handle(req: Request) -> Response {
 
 fn increment(req: &Request) -> Result<Response, String> {
     let bucket = wasi_store::open("default").map_err(|e| format!("{e:?}"))?;
-    let value = atomics::increment(&bucket, &query(req, "key")?, 1).map_err(|e| format!("{e:?}"))?;
+    let value =
+        atomics::increment(&bucket, &query(req, "key")?, 1).map_err(|e| format!("{e:?}"))?;
     Ok(text(200, &value.to_string()))
 }
 
@@ -52,7 +53,9 @@ fn cas_increment(req: &Request) -> Result<Response, String> {
         let cas = atomics::Cas::new(&bucket, &key).map_err(|e| format!("{e:?}"))?;
         let current = cas.current().map_err(|e| format!("{e:?}"))?;
         let n: u64 = match current {
-            Some(bytes) => String::from_utf8_lossy(&bytes).parse().map_err(|_| "not a number")?,
+            Some(bytes) => String::from_utf8_lossy(&bytes)
+                .parse()
+                .map_err(|_| "not a number")?,
             None => 0,
         };
         match atomics::swap(cas, (n + 1).to_string().as_bytes()) {
@@ -67,7 +70,9 @@ fn cas_increment(req: &Request) -> Result<Response, String> {
 fn roundtrip(req: &Request) -> Result<Response, String> {
     let label = query(req, "store")?;
     // Both interfaces must agree on access: Spin's key-value and wasi:keyvalue.
-    let wasi = wasi_store::open(&label).map(|_| ()).map_err(|e| format!("{e:?}"));
+    let wasi = wasi_store::open(&label)
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"));
     let store = Store::open(&label).map_err(|e| format!("{e:?}"));
     match (store, wasi) {
         (Ok(store), Ok(())) => {
@@ -75,10 +80,17 @@ fn roundtrip(req: &Request) -> Result<Response, String> {
             let got = store.get("probe").map_err(|e| format!("{e:?}"))?;
             store.delete("probe").map_err(|e| format!("{e:?}"))?;
             let exists = store.exists("probe").map_err(|e| format!("{e:?}"))?;
-            Ok(text(200, &format!("{:?} {exists}", got.map(String::from_utf8))))
+            Ok(text(
+                200,
+                &format!("{:?} {exists}", got.map(String::from_utf8)),
+            ))
         }
         (Err(spin), Err(wasi)) => Ok(text(403, &format!("spin:{spin} wasi:{wasi}"))),
-        (spin, wasi) => Err(format!("interfaces disagree: {:?} / {:?}", spin.err(), wasi.err())),
+        (spin, wasi) => Err(format!(
+            "interfaces disagree: {:?} / {:?}",
+            spin.err(),
+            wasi.err()
+        )),
     }
 }
 
@@ -120,7 +132,9 @@ fn whoami(req: &Request) -> Response {
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
-    req.header(name).and_then(|v| v.as_str()).map(str::to_string)
+    req.header(name)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 fn query(req: &Request, name: &str) -> Result<String, String> {

@@ -1,0 +1,152 @@
+//! Key-value backends behind Spin's key-value interfaces.
+//!
+//! Each store label maps to one backend: SQLite (Spin's default, at
+//! `<state-dir>/sqlite_key_value.db`, Spin's table layout) or Redis (from the
+//! runtime config). Both give atomic `increment` and compare-and-swap across
+//! concurrent requests and across processes sharing the backend.
+
+mod redis;
+mod sqlite;
+
+pub use self::redis::RedisStore;
+pub use self::sqlite::SqliteDb;
+
+use std::sync::Arc;
+
+/// Why a key-value call failed. Mirrors the WIT `error` variants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvError {
+    /// The label has no backend.
+    NoSuchStore,
+    /// The component did not declare the label in `key_value_stores`.
+    AccessDenied,
+    /// The backend failed.
+    Other(String),
+}
+
+impl KvError {
+    fn other(e: impl std::fmt::Display) -> Self {
+        KvError::Other(e.to_string())
+    }
+}
+
+/// Result of a key-value call.
+pub type KvResult<T> = Result<T, KvError>;
+
+/// One store label's backend.
+pub enum Backend {
+    /// A label in a SQLite database file.
+    Sqlite {
+        /// The database, shared by every label that lives in it.
+        db: Arc<SqliteDb>,
+        /// The label: the `store` column of Spin's table.
+        label: String,
+    },
+    /// A Redis server.
+    Redis(RedisStore),
+}
+
+impl Backend {
+    /// The value at `key`.
+    pub async fn get(&self, key: &str) -> KvResult<Option<Vec<u8>>> {
+        match self {
+            Backend::Sqlite { db, label } => db.get(label, key),
+            Backend::Redis(r) => r.get(key).await,
+        }
+    }
+
+    /// Writes `value` at `key`.
+    pub async fn set(&self, key: &str, value: &[u8]) -> KvResult<()> {
+        match self {
+            Backend::Sqlite { db, label } => db.set(label, key, value),
+            Backend::Redis(r) => r.set(key, value).await,
+        }
+    }
+
+    /// Removes `key`.
+    pub async fn delete(&self, key: &str) -> KvResult<()> {
+        match self {
+            Backend::Sqlite { db, label } => db.delete(label, key),
+            Backend::Redis(r) => r.delete(key).await,
+        }
+    }
+
+    /// Whether `key` exists.
+    pub async fn exists(&self, key: &str) -> KvResult<bool> {
+        match self {
+            Backend::Sqlite { db, label } => db.exists(label, key),
+            Backend::Redis(r) => r.exists(key).await,
+        }
+    }
+
+    /// Every key of the store.
+    pub async fn keys(&self) -> KvResult<Vec<String>> {
+        match self {
+            Backend::Sqlite { db, label } => db.keys(label),
+            Backend::Redis(r) => r.keys().await,
+        }
+    }
+
+    /// Atomically adds `delta` to the counter at `key`; returns the new value.
+    pub async fn increment(&self, key: &str, delta: i64) -> KvResult<i64> {
+        match self {
+            Backend::Sqlite { db, label } => db.increment(label, key, delta),
+            Backend::Redis(r) => r.increment(key, delta).await,
+        }
+    }
+
+    /// Writes `new` only if `key` still holds `expected` (`None`: absent).
+    pub async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> KvResult<bool> {
+        match self {
+            Backend::Sqlite { db, label } => db.compare_and_swap(label, key, expected, new),
+            Backend::Redis(r) => r.compare_and_swap(key, expected, new).await,
+        }
+    }
+
+    /// The values of several keys, in order, absent ones included as `None`.
+    pub async fn get_many(&self, keys: Vec<String>) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {
+        match self {
+            Backend::Sqlite { db, label } => db.get_many(label, keys),
+            Backend::Redis(r) => r.get_many(keys).await,
+        }
+    }
+
+    /// Writes several keys at once (atomically on both backends).
+    pub async fn set_many(&self, entries: Vec<(String, Vec<u8>)>) -> KvResult<()> {
+        match self {
+            Backend::Sqlite { db, label } => db.set_many(label, entries),
+            Backend::Redis(r) => r.set_many(entries).await,
+        }
+    }
+
+    /// Removes several keys at once.
+    pub async fn delete_many(&self, keys: Vec<String>) -> KvResult<()> {
+        match self {
+            Backend::Sqlite { db, label } => db.delete_many(label, keys),
+            Backend::Redis(r) => r.delete_many(keys).await,
+        }
+    }
+}
+
+/// The backend of every store label the app may open.
+#[derive(Default)]
+pub struct KvStores {
+    backends: std::collections::HashMap<String, Arc<Backend>>,
+}
+
+impl KvStores {
+    /// Registers the backend for `label`.
+    pub fn insert(&mut self, label: &str, backend: Backend) {
+        self.backends.insert(label.to_string(), Arc::new(backend));
+    }
+
+    /// The backend for `label`, if one is configured.
+    pub fn get(&self, label: &str) -> Option<Arc<Backend>> {
+        self.backends.get(label).cloned()
+    }
+}

@@ -1,0 +1,309 @@
+//! The running app: compiled components, the route table, and the HTTP server.
+//!
+//! Each component is compiled once (or loaded from the cache) and
+//! pre-instantiated; every request gets a fresh instance from the pooling
+//! allocator, as in Spin. A guest trap answers 500 and is logged; it never
+//! takes the host down.
+
+use crate::bindings::SpinHost;
+use crate::kv::KvStores;
+use crate::manifest::Manifest;
+use crate::outbound::{AllowedHost, OutboundHooks};
+use crate::routing::{RouteMatch, Router};
+use crate::state::{ComponentContext, HostState};
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Weak};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
+
+struct LoadedComponent {
+    context: Arc<ComponentContext>,
+    allowed_hosts: Arc<Vec<AllowedHost>>,
+    pre: ProxyPre<HostState>,
+}
+
+/// A loaded application, ready to serve.
+pub struct App {
+    components: Vec<LoadedComponent>,
+    by_id: HashMap<String, usize>,
+    router: Router,
+    kv: Arc<KvStores>,
+    this: Weak<App>,
+}
+
+/// Where the app listens, for Spin's URL headers.
+#[derive(Clone, Copy)]
+pub struct Listening {
+    pub addr: SocketAddr,
+}
+
+impl App {
+    /// Compiles and pre-instantiates every component of `manifest`.
+    pub fn load(
+        manifest: &Manifest,
+        variables: HashMap<String, HashMap<String, String>>,
+        kv: KvStores,
+        cache_dir: &Path,
+    ) -> Result<Arc<App>> {
+        let engine = engine()?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        SpinHost::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+
+        let mut components = Vec::new();
+        let mut by_id = HashMap::new();
+        for (id, decl) in &manifest.components {
+            let path = manifest.source_path(id)?;
+            if !path.exists() {
+                return Err(anyhow!(
+                    "component '{id}': {} does not exist (build it first, or run `up --build`)",
+                    path.display()
+                ));
+            }
+            let component = crate::cache::load_component(&engine, &path, cache_dir)
+                .with_context(|| format!("component '{id}'"))?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component '{id}' imports something this host lacks"))?;
+            let pre = ProxyPre::new(pre)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("component '{id}' is not an HTTP component"))?;
+            let allowed_hosts = decl
+                .allowed_outbound_hosts
+                .iter()
+                .map(|entry| AllowedHost::parse(entry))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("component '{id}'"))?;
+            let context = ComponentContext {
+                id: id.clone(),
+                key_value_stores: decl.key_value_stores.iter().cloned().collect(),
+                variables: variables.get(id).cloned().unwrap_or_default(),
+                environment: decl.environment.clone().into_iter().collect(),
+            };
+            by_id.insert(id.clone(), components.len());
+            components.push(LoadedComponent {
+                context: Arc::new(context),
+                allowed_hosts: Arc::new(allowed_hosts),
+                pre,
+            });
+        }
+        let mut router = Router::default();
+        for trigger in &manifest.triggers {
+            if let Some(route) = &trigger.route {
+                router.add(route, by_id[&trigger.component]);
+            }
+        }
+        Ok(Arc::new_cyclic(|this| App {
+            components,
+            by_id,
+            router,
+            kv: Arc::new(kv),
+            this: this.clone(),
+        }))
+    }
+
+    /// Serves one request from outside.
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        client: SocketAddr,
+        listening: Listening,
+    ) -> Response<WasiBody> {
+        let path = req.uri().path().to_string();
+        let Some(route) = self.router.find(&path) else {
+            return plain(StatusCode::NOT_FOUND, "Not Found\n");
+        };
+        let mut req = req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+        set_spin_headers(&mut req, &route, client, listening);
+        self.call(route.component, req).await
+    }
+
+    /// Serves a request from a component to `http://<target>.spin.internal`.
+    pub async fn call_internal(
+        &self,
+        target: &str,
+        mut req: Request<WasiBody>,
+    ) -> Result<Response<WasiBody>> {
+        let index = *self
+            .by_id
+            .get(target)
+            .ok_or_else(|| anyhow!("no component '{target}' in this app"))?;
+        let path = req.uri().path().to_string();
+        let route = RouteMatch {
+            component: index,
+            raw_route: String::new(),
+            component_route: String::new(),
+            path_info: path,
+        };
+        let listening = Listening {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        set_spin_headers(&mut req, &route, listening.addr, listening);
+        Ok(self.call(index, req).await)
+    }
+
+    async fn call(&self, index: usize, req: Request<WasiBody>) -> Response<WasiBody> {
+        let component = &self.components[index];
+        let id = component.context.id.clone();
+        match self.instantiate_and_handle(component, req).await {
+            Ok(response) => response,
+            Err(e) => {
+                eprintln!("component '{id}' failed: {e:#}");
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+            }
+        }
+    }
+
+    async fn instantiate_and_handle(
+        &self,
+        component: &LoadedComponent,
+        req: Request<WasiBody>,
+    ) -> Result<Response<WasiBody>> {
+        let context = component.context.clone();
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stdout().inherit_stderr();
+        for (key, value) in &context.environment {
+            wasi.env(key, value);
+        }
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            outbound: OutboundHooks {
+                allowed: component.allowed_hosts.clone(),
+                app: self.this.clone(),
+                component: context.id.clone(),
+            },
+            component: context.clone(),
+            kv: self.kv.clone(),
+        };
+        let mut store = Store::new(component.pre.engine(), state);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = component.pre.clone();
+        let task = tokio::task::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => {
+                // The guest may still be streaming the body: report a trap
+                // that happens after the headers went out.
+                let id = context.id.clone();
+                tokio::spawn(async move {
+                    match task.await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => eprintln!("component '{id}' trapped after responding: {e:?}"),
+                        Err(e) => eprintln!("component '{id}' task failed: {e}"),
+                    }
+                });
+                Ok(response)
+            }
+            Ok(Err(code)) => Err(anyhow!("the component answered with an error: {code:?}")),
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(anyhow!("the component never set a response")),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("the component trapped")),
+                Err(e) => Err(anyhow!("the component task failed: {e}")),
+            },
+        }
+    }
+}
+
+/// The engine: async host calls, pooling allocation (falling back to
+/// on-demand where the machine cannot reserve the pool's address space).
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(1_000)
+        .total_core_instances(4_000)
+        .total_memories(2_000)
+        .total_tables(2_000)
+        .max_memories_per_component(8)
+        .max_tables_per_component(8)
+        .max_memory_size(256 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&config) {
+        Ok(engine) => Ok(engine),
+        Err(e) => {
+            eprintln!("pooling allocator unavailable ({e}); using on-demand allocation");
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Ok(Engine::new(&config)?)
+        }
+    }
+}
+
+/// Sets the headers Spin gives every component request.
+fn set_spin_headers(
+    req: &mut Request<WasiBody>,
+    route: &RouteMatch,
+    client: SocketAddr,
+    listening: Listening,
+) {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| listening.addr.to_string());
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let full_url = format!("http://{host}{path_and_query}");
+    let values = [
+        ("spin-full-url", full_url),
+        ("spin-path-info", route.path_info.clone()),
+        ("spin-matched-route", route.raw_route.clone()),
+        ("spin-component-route", route.component_route.clone()),
+        ("spin-raw-component-route", route.raw_route.clone()),
+        ("spin-base-path", "/".to_string()),
+        ("spin-client-addr", client.to_string()),
+    ];
+    let headers = req.headers_mut();
+    if !headers.contains_key(http::header::HOST) {
+        if let Ok(value) = HeaderValue::from_str(&host) {
+            headers.insert(http::header::HOST, value);
+        }
+    }
+    for (name, value) in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// A plain-text response from the host itself.
+pub fn plain(status: StatusCode, text: &'static str) -> Response<WasiBody> {
+    let body = Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    response
+}

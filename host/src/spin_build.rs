@@ -1,0 +1,35 @@
+//! `up --build`: each component's `[component.x.build] command`, as `spin build`.
+
+use crate::manifest::Manifest;
+use anyhow::{Context, Result, bail};
+use std::collections::HashSet;
+
+/// Runs the build commands in manifest order; the same command in the same
+/// directory runs once even if several components share it.
+pub fn run(manifest: &Manifest) -> Result<()> {
+    let mut done = HashSet::new();
+    for (id, component) in &manifest.components {
+        let Some(build) = &component.build else {
+            continue;
+        };
+        let workdir = match &build.workdir {
+            Some(dir) => manifest.dir.join(dir),
+            None => manifest.dir.clone(),
+        };
+        if !done.insert((build.command.clone(), workdir.clone())) {
+            continue;
+        }
+        println!("Building component {id} with `{}`", build.command);
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&build.command)
+            .current_dir(&workdir)
+            .status()
+            .with_context(|| format!("cannot run the build command of component '{id}'"))?;
+        if !status.success() {
+            bail!("the build command of component '{id}' failed ({status})");
+        }
+    }
+    println!("Finished building all Spin components");
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! What each request's wasmtime `Store` holds.
+
+use crate::kv::KvStores;
+use crate::outbound::OutboundHooks;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// A component's permissions and configuration, fixed at start-up.
+#[derive(Debug, Default)]
+pub struct ComponentContext {
+    /// The component id from the manifest.
+    pub id: String,
+    /// Key-value labels it may open.
+    pub key_value_stores: HashSet<String>,
+    /// Its variables, already expanded.
+    pub variables: HashMap<String, String>,
+    /// Its `environment` entries.
+    pub environment: Vec<(String, String)>,
+}
+
+/// Per-request state: WASI, WASI HTTP and Spin's interfaces.
+pub struct HostState {
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub table: ResourceTable,
+    pub outbound: OutboundHooks,
+    pub component: Arc<ComponentContext>,
+    pub kv: Arc<KvStores>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}

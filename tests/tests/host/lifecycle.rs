@@ -1,0 +1,86 @@
+use edgechat_tests::{HostOptions, repo_root};
+use std::net::TcpListener;
+
+fn manifest_in(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_bad_manifest_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest_in(
+        dir.path(),
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"ghost\"\n",
+    );
+    let (status, output) = HostOptions::new(manifest).run_expecting_failure();
+    assert!(!status.success());
+    assert!(output.contains("invalid manifest"), "{output}");
+    assert!(output.contains("'ghost'"), "{output}");
+}
+
+#[test]
+fn a_missing_wasm_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest_in(
+        dir.path(),
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n\
+         [component.c]\nsource = \"missing.wasm\"\n",
+    );
+    let (status, output) = HostOptions::new(manifest).run_expecting_failure();
+    assert!(!status.success());
+    assert!(output.contains("missing.wasm"), "{output}");
+    assert!(output.contains("does not exist"), "{output}");
+}
+
+#[test]
+fn a_port_in_use_is_reported() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (status, output) = HostOptions::probe().listen(&addr).run_expecting_failure();
+    assert!(!status.success());
+    assert!(
+        output.contains(&format!("cannot listen on {addr}")),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_trap_is_a_500_and_the_host_keeps_serving() {
+    let host = HostOptions::probe().start();
+    let client = host.client();
+    client.get("/probe/trap").expect(500);
+    client.get("/probe/static").expect(200);
+    assert!(host.log().contains("trapped"), "{}", host.log());
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let host = HostOptions::probe().start();
+    host.client().get("/probe/static").expect(200);
+    let status = host.terminate();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn build_runs_the_component_build_commands() {
+    // The probe's build command is a real cargo build; with the wasm already
+    // built it is a quick no-op, and the host must then serve.
+    let mut options = HostOptions::probe();
+    options.extra_args.push("--build".into());
+    let host = options.start();
+    assert!(
+        host.log().contains("Building component probe"),
+        "{}",
+        host.log()
+    );
+    host.client().get("/probe/static").expect(200);
+    assert!(
+        repo_root()
+            .join("target/wasm32-wasip2/wasm/probe.wasm")
+            .exists()
+    );
+}

@@ -1,0 +1,11 @@
+//! The local runtime behaves like `spin up`: routing, Spin headers,
+//! variables, key-value (SQLite and Redis), outbound rules, service chaining,
+//! traps, start-up failures and shutdown. One test binary; one host per test.
+
+mod concurrency;
+mod health;
+mod key_value;
+mod lifecycle;
+mod outbound;
+mod routing;
+mod variables;
