@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one test command: installs whatever is missing, builds the wasm
+# components and the release host, then runs every suite.
+#
+#   bash tests/run.sh
+#
+# Cargo's output goes to a cache outside the checkout (`target` becomes a
+# symlink to $EDGECHAT_TARGET_CACHE, default ~/.cache/edgechat/target) so that
+# fresh clones, like CI's, reuse one warm build of wasmtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages ---------------------------------------------------------
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- Rust --------------------------------------------------------------------
+# rust-toolchain.toml names the target, but rustup only adds targets when it
+# installs a toolchain, not to one that is already there.
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
+
+if [ ! -e target ]; then
+  cache="${EDGECHAT_TARGET_CACHE:-$HOME/.cache/edgechat/target}"
+  mkdir -p "$cache"
+  ln -s "$cache" target
+fi
+
+# --- build -------------------------------------------------------------------
+components=()
+for dir in functions/*/ tests/components/*/; do
+  components+=(-p "$(basename "$dir")")
+done
+say "building the wasm components"
+cargo build --target wasm32-wasip2 --profile wasm "${components[@]}"
+say "building the release host"
+cargo build --release -p edgechat-host
+
+# --- test --------------------------------------------------------------------
+say "running every suite"
+# --release shares the host's optimised dependencies with the build above.
+cargo test --release
