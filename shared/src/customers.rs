@@ -353,6 +353,36 @@ fn drop_from_index(
     Ok(())
 }
 
+/// Makes sure a customer record exists for a chatting visitor (untagged:
+/// no fields yet), so that tagging later updates this very record. `true`
+/// when it was created now.
+pub fn ensure(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    customer_id: &CustomerId,
+) -> Result<bool> {
+    let key = keys::customer(account, customer_id);
+    if kv.exists(&key)? {
+        return Ok(false);
+    }
+    let now = clock.now();
+    let stored = Stored {
+        v: 1,
+        customer: Customer {
+            customer_id: customer_id.clone(),
+            id: None,
+            email: None,
+            firstname: None,
+            lastname: None,
+            labels: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        },
+    };
+    doc::create(kv, &key, &stored)
+}
+
 /// One customer (404 for unknown ids and for other accounts' customers).
 pub fn get(kv: &dyn KeyValue, account: &AccountId, id: &str) -> Result<Customer> {
     let not_found = || Error::NotFound(format!("there is no customer {id:?}"));

@@ -1,7 +1,8 @@
 //! Identifier newtypes. Each is parsed once at the edge of the system and is
 //! then known to be well-formed, so it is safe to put into a key.
 //!
-//! Ids edgechat mints ([`AccountId`], [`TokenId`], [`SiteKey`]) are a prefix
+//! Ids edgechat mints ([`AccountId`], [`TokenId`], [`SiteKey`],
+//! [`ConversationId`], [`MessageId`]) are a prefix
 //! plus random hex. Ids that come from the business's own systems
 //! ([`AgentId`], [`CustomerId`]) are 1–64 characters of `A–Z a–z 0–9 - _ . @`:
 //! enough for user names, emails and UUIDs, and nothing that needs escaping
@@ -114,6 +115,14 @@ minted_id!(
 minted_id!(
     /// The public key the widget uses to name its account.
     SiteKey, "site_", 12
+);
+minted_id!(
+    /// A conversation between a visitor and the business.
+    ConversationId, "conv_", 10
+);
+minted_id!(
+    /// One message of a conversation.
+    MessageId, "msg_", 10
 );
 id_type!(
     /// An agent's id in the business's own directory.

@@ -19,12 +19,20 @@
 //! | `acct:<a>:audit-seq` | the audit log's atomic sequence (a counter) |
 //! | `acct:<a>:audit:<n>` | audit entry `n` |
 //! | `acct:<a>:idempotency:<sha256>` | a POST's Idempotency-Key record (response sealed) |
+//! | `acct:<a>:conv:<c>` | a conversation: customer, status, assignee; CAS-guarded |
+//! | `acct:<a>:conv:<c>:activity` | `{v, event, at}`: the conversation's latest event (CAS, only grows) |
+//! | `acct:<a>:conv:<c>:msg-seq` | the conversation's message sequence (a counter) |
+//! | `acct:<a>:conv:<c>:msg:<n>` | message `n` of the conversation |
+//! | `acct:<a>:event-seq` | the event log's atomic sequence (a counter) |
+//! | `acct:<a>:event:<n>` | event `n` |
+//! | `acct:<a>:settings:routing` | `{v, mode}`: how new conversations are routed |
+//! | `acct:<a>:routing:round-robin` | the round-robin turn counter |
 //!
 //! Index keys hash the indexed value so that keys have a fixed shape and no
 //! email address appears in a key.
 
 use crate::crypto::sha256_hex;
-use crate::ids::{AccountId, CustomerId, SiteKey};
+use crate::ids::{AccountId, ConversationId, CustomerId, SiteKey};
 
 /// The key `/healthz` reads (and with `?deep=true` writes and deletes) to prove
 /// the store answers. It belongs to no account.
@@ -98,6 +106,46 @@ pub fn idempotency(account: &AccountId, key_hash: &str) -> String {
     format!("acct:{account}:idempotency:{key_hash}")
 }
 
+/// One conversation.
+pub fn conversation(account: &AccountId, conversation: &ConversationId) -> String {
+    format!("acct:{account}:conv:{conversation}")
+}
+
+/// The latest event of a conversation (what the change feed compares with).
+pub fn conversation_activity(account: &AccountId, conversation: &ConversationId) -> String {
+    format!("acct:{account}:conv:{conversation}:activity")
+}
+
+/// A conversation's message sequence counter.
+pub fn message_seq(account: &AccountId, conversation: &ConversationId) -> String {
+    format!("acct:{account}:conv:{conversation}:msg-seq")
+}
+
+/// Message number `n` of a conversation.
+pub fn message(account: &AccountId, conversation: &ConversationId, n: u64) -> String {
+    format!("acct:{account}:conv:{conversation}:msg:{n}")
+}
+
+/// The event log's sequence counter.
+pub fn event_seq(account: &AccountId) -> String {
+    format!("acct:{account}:event-seq")
+}
+
+/// Event number `n`.
+pub fn event(account: &AccountId, n: u64) -> String {
+    format!("acct:{account}:event:{n}")
+}
+
+/// The account's routing setting.
+pub fn routing_settings(account: &AccountId) -> String {
+    format!("acct:{account}:settings:routing")
+}
+
+/// The round-robin turn counter.
+pub fn round_robin(account: &AccountId) -> String {
+    format!("acct:{account}:routing:round-robin")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +154,7 @@ mod tests {
     fn account_owned_keys_start_with_the_account_id() {
         let a = AccountId::generate();
         let c = CustomerId::parse("c1").unwrap();
+        let conv = ConversationId::generate();
         let prefix = format!("acct:{a}:");
         for key in [
             account(&a),
@@ -117,6 +166,14 @@ mod tests {
             audit_seq(&a),
             audit_entry(&a, 7),
             idempotency(&a, "h"),
+            conversation(&a, &conv),
+            conversation_activity(&a, &conv),
+            message_seq(&a, &conv),
+            message(&a, &conv, 3),
+            event_seq(&a),
+            event(&a, 9),
+            routing_settings(&a),
+            round_robin(&a),
         ] {
             assert!(key.starts_with(&prefix), "{key}");
         }

@@ -35,20 +35,26 @@ pub mod accounts;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod conversations;
 pub mod crypto;
 pub mod customers;
 pub mod doc;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod keys;
+pub mod longpoll;
+pub mod messages;
 pub mod paging;
 pub mod problem;
+pub mod routing;
 pub mod seqlog;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod visitors;
 
 #[cfg(feature = "spin")]
 pub mod spin_http;

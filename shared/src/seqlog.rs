@@ -1,5 +1,5 @@
 //! Append-only logs over an atomic sequence: the storage behind the audit
-//! log (and the event log to come).
+//! log, the account's event log and each conversation's messages.
 //!
 //! Appending takes the next number with `increment`, then writes one key for
 //! that entry. So a reader can see the sequence at N+1 while entry N is not
@@ -29,6 +29,7 @@ pub struct Log<'a> {
     kv: &'a dyn KeyValue,
     seq_key: String,
     entry_key: Box<dyn Fn(u64) -> String + 'a>,
+    time_field: &'static str,
 }
 
 /// One page read from a log.
@@ -52,7 +53,48 @@ impl<'a> Log<'a> {
             kv,
             seq_key,
             entry_key: Box::new(entry_key),
+            time_field: "at",
         }
+    }
+
+    /// Reads entries' times from `field` instead of `at`.
+    pub fn with_time_field(mut self, field: &'static str) -> Self {
+        self.time_field = field;
+        self
+    }
+
+    /// Takes the next number without writing its entry: the caller must
+    /// [`Log::put`] or [`Log::tombstone`] it (readers wait at the gap for at
+    /// most the grace period until it does).
+    pub fn reserve(&self) -> Result<u64> {
+        let n = self.kv.increment(&self.seq_key, 1)?;
+        u64::try_from(n).map_err(|_| Error::Corrupt(format!("{}: {n}", self.seq_key)))
+    }
+
+    /// Writes entry `n` (taken with [`Log::reserve`]); on failure writes a
+    /// tombstone instead, so that readers pass it at once.
+    pub fn put<T: Serialize>(&self, n: u64, entry: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| Error::Corrupt(e.to_string()));
+        let written = bytes.and_then(|bytes| Ok(self.kv.set(&(self.entry_key)(n), &bytes)?));
+        if written.is_err() {
+            self.tombstone(n);
+        }
+        written
+    }
+
+    /// Marks `n` as never to be written (best effort: if even this fails,
+    /// readers pass `n` after the grace period).
+    pub fn tombstone(&self, n: u64) {
+        let tombstone = serde_json::json!({"v": 1, "tombstone": true});
+        let _ = self
+            .kv
+            .set(&(self.entry_key)(n), tombstone.to_string().as_bytes());
+    }
+
+    /// Whether entry `n` (or its tombstone) is written: one cheap read, for
+    /// long-polls that wait for the entry after their cursor.
+    pub fn has(&self, n: u64) -> Result<bool> {
+        Ok(self.kv.exists(&(self.entry_key)(n))?)
     }
 
     /// Appends the entry `make(n)` as number `n` and returns `n`. `make` is
@@ -64,10 +106,7 @@ impl<'a> Log<'a> {
         let bytes = serde_json::to_vec(&make(n)).map_err(|e| Error::Corrupt(e.to_string()))?;
         if let Err(e) = self.kv.set(&(self.entry_key)(n), &bytes) {
             // Let readers pass the hole now rather than after the grace period.
-            let tombstone = serde_json::json!({"v": 1, "tombstone": true});
-            let _ = self
-                .kv
-                .set(&(self.entry_key)(n), tombstone.to_string().as_bytes());
+            self.tombstone(n);
             return Err(e.into());
         }
         Ok(n)
@@ -79,7 +118,8 @@ impl<'a> Log<'a> {
     }
 
     /// Reads up to `limit` entries after `after` that pass `keep`. Each entry
-    /// must have an RFC 3339 `at` field (used for the grace period).
+    /// must have an RFC 3339 time field (`at` unless [`Log::with_time_field`]),
+    /// used for the grace period.
     pub fn scan<T: DeserializeOwned>(
         &self,
         after: u64,
@@ -87,6 +127,21 @@ impl<'a> Log<'a> {
         now: Timestamp,
         keep: impl Fn(&T) -> bool,
     ) -> Result<Scan<T>> {
+        self.scan_map(after, limit, now, |entry: T| {
+            Ok(keep(&entry).then_some(entry))
+        })
+    }
+
+    /// Like [`Log::scan`], but `map` turns each entry into an item (it may
+    /// read the store) or drops it (`None`); dropped entries still move the
+    /// position.
+    pub fn scan_map<T: DeserializeOwned, U>(
+        &self,
+        after: u64,
+        limit: usize,
+        now: Timestamp,
+        mut map: impl FnMut(T) -> Result<Option<U>>,
+    ) -> Result<Scan<U>> {
         let head = self.head()?;
         let mut items = Vec::new();
         let mut position = after;
@@ -97,8 +152,8 @@ impl<'a> Log<'a> {
                     if value.get("tombstone") != Some(&Value::Bool(true)) {
                         let entry: T = serde_json::from_value(value)
                             .map_err(|e| Error::Corrupt(format!("log entry {n}: {e}")))?;
-                        if keep(&entry) {
-                            items.push(entry);
+                        if let Some(item) = map(entry)? {
+                            items.push(item);
                         }
                     }
                 }
@@ -127,7 +182,7 @@ impl<'a> Log<'a> {
         for later in n + 1..=head.min(n + LOOKAHEAD) {
             if let Some(value) = self.read(later)? {
                 let at = value
-                    .get("at")
+                    .get(self.time_field)
                     .and_then(Value::as_str)
                     .and_then(Timestamp::parse);
                 return Ok(matches!(at, Some(at) if at < cutoff));
