@@ -50,6 +50,7 @@ pub mod messages;
 pub mod paging;
 pub mod problem;
 pub mod routing;
+pub mod rules;
 pub mod seqlog;
 pub mod store;
 pub mod time;
