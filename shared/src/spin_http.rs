@@ -210,3 +210,44 @@ pub fn idempotent(
         }
     }
 }
+
+/// CORS for the public widget routes (`/v1/widget/*`): the widget runs on
+/// the business's own site, so any origin may call them. They carry no
+/// cookies (the visitor token travels in `Authorization`), hence `*`.
+///
+/// A public component serves with [`serve_public`] (every answer, errors
+/// and 413s included, gets [`with_cors`]) and registers
+/// `router.options("/v1/widget/...", spin_http::cors_preflight)` before its
+/// other routes.
+pub mod cors {
+    /// Methods the public routes accept.
+    pub const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
+    /// Request headers the widget sends.
+    pub const ALLOW_HEADERS: &str = "authorization, content-type";
+    /// How long a browser may cache a preflight (seconds).
+    pub const MAX_AGE: &str = "86400";
+}
+
+/// Adds `Access-Control-Allow-Origin: *` (and exposes `Retry-After`).
+pub fn with_cors(mut response: Response) -> Response {
+    response.set_header("access-control-allow-origin", "*");
+    response.set_header("access-control-expose-headers", "retry-after");
+    response
+}
+
+/// The answer to a CORS preflight (`OPTIONS`): 204 with the allowed
+/// methods and headers.
+pub fn cors_preflight(_req: Request, _params: Params) -> Response {
+    Response::builder()
+        .status(204)
+        .header("access-control-allow-origin", "*")
+        .header("access-control-allow-methods", cors::ALLOW_METHODS)
+        .header("access-control-allow-headers", cors::ALLOW_HEADERS)
+        .header("access-control-max-age", cors::MAX_AGE)
+        .build()
+}
+
+/// [`serve`] for public widget routes: every response carries CORS headers.
+pub async fn serve_public(incoming: IncomingRequest, router: Router) -> Response {
+    with_cors(serve(incoming, router).await)
+}
