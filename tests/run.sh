@@ -42,10 +42,11 @@ for dir in functions/*/ tests/components/*/; do
 done
 say "building the wasm components"
 cargo build --target wasm32-wasip2 --profile wasm "${components[@]}"
-say "building the release host"
-cargo build --release -p edgechat-host
+say "building the release host and the test suites"
+# --all-targets resolves features exactly as `cargo test` does, so the tests
+# below reuse this build instead of compiling wasmtime a second time.
+cargo build --release --all-targets
 
 # --- test --------------------------------------------------------------------
 say "running every suite"
-# --release shares the host's optimised dependencies with the build above.
 cargo test --release

@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 pub struct Manifest {
     /// The directory holding `spin.toml`: relative paths resolve against it.
     pub dir: PathBuf,
-    /// The `[application]` name.
-    pub name: String,
     /// Application variables, by name.
     pub variables: BTreeMap<String, VariableDecl>,
     /// HTTP triggers in manifest order.
@@ -24,20 +22,15 @@ pub struct Manifest {
     pub components: BTreeMap<String, ComponentDecl>,
 }
 
-/// One `[variables]` entry.
+/// One `[variables]` entry (`secret` and `description` change nothing here:
+/// the host never logs variable values).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct VariableDecl {
     /// Used when no provider has a value.
     pub default: Option<String>,
     /// Refuse to start without a value.
     #[serde(default)]
     pub required: bool,
-    /// Never log the value.
-    #[serde(default)]
-    pub secret: bool,
-    /// Free text.
-    pub description: Option<String>,
 }
 
 /// One `[[trigger.http]]`.
@@ -93,6 +86,7 @@ pub struct BuildDecl {
 }
 
 #[derive(Deserialize)]
+#[allow(dead_code)] // `application` is read only to require it
 struct RawManifest {
     spin_manifest_version: toml::Value,
     application: RawApplication,
@@ -104,7 +98,9 @@ struct RawManifest {
     component: BTreeMap<String, ComponentDecl>,
 }
 
+// Spin requires `[application]` with a name; the host only checks it is there.
 #[derive(Deserialize)]
+#[allow(dead_code)]
 struct RawApplication {
     name: String,
 }
@@ -197,7 +193,6 @@ impl Manifest {
         }
         Ok(Manifest {
             dir,
-            name: raw.application.name,
             variables: raw.variables,
             triggers,
             components: raw.component,
