@@ -19,14 +19,20 @@
 //! | `acct:<a>:audit-seq` | the audit log's atomic sequence (a counter) |
 //! | `acct:<a>:audit:<n>` | audit entry `n` |
 //! | `acct:<a>:idempotency:<sha256>` | a POST's Idempotency-Key record (response sealed) |
-//! | `acct:<a>:conv:<c>` | a conversation: customer, status, assignee; CAS-guarded |
+//! | `acct:<a>:conv:<c>` | `{v, conversation}`: customer, status, assignee; CAS-guarded |
 //! | `acct:<a>:conv:<c>:activity` | `{v, event, at}`: the conversation's latest event (CAS, only grows) |
 //! | `acct:<a>:conv:<c>:msg-seq` | the conversation's message sequence (a counter) |
 //! | `acct:<a>:conv:<c>:msg:<n>` | message `n` of the conversation |
 //! | `acct:<a>:event-seq` | the event log's atomic sequence (a counter) |
 //! | `acct:<a>:event:<n>` | event `n` |
-//! | `acct:<a>:settings:routing` | `{v, mode}`: how new conversations are routed |
+//! | `acct:<a>:settings:routing` | `{v, routing: {mode, updated_at}}`: how new conversations are routed |
 //! | `acct:<a>:routing:round-robin` | the round-robin turn counter |
+//! | `acct:<a>:action-rules` | `{v, rules, updated_at}`: the visibility rule list |
+//! | `acct:<a>:visibility` | `{v, mode, until, updated_at}`: the account's visibility override |
+//! | `acct:<a>:customer-visibility:<c>` | the same, for one customer |
+//! | `acct:<a>:widget-config` | `{v, colors, texts, position, updated_at}` |
+//! | `acct:<a>:identity-secret` | the identify secret, sealed with `signing_key` |
+//! | `acct:<a>:visitor-link:<c>` | `{v, customer_id, external_id}`: the customer an identified visitor is |
 //!
 //! Index keys hash the indexed value so that keys have a fixed shape and no
 //! email address appears in a key.
@@ -146,6 +152,36 @@ pub fn round_robin(account: &AccountId) -> String {
     format!("acct:{account}:routing:round-robin")
 }
 
+/// The account's action rules (visibility).
+pub fn action_rules(account: &AccountId) -> String {
+    format!("acct:{account}:action-rules")
+}
+
+/// The account-wide visibility override.
+pub fn visibility_override(account: &AccountId) -> String {
+    format!("acct:{account}:visibility")
+}
+
+/// One customer's visibility override.
+pub fn customer_visibility_override(account: &AccountId, customer: &CustomerId) -> String {
+    format!("acct:{account}:customer-visibility:{customer}")
+}
+
+/// The widget's appearance.
+pub fn widget_config(account: &AccountId) -> String {
+    format!("acct:{account}:widget-config")
+}
+
+/// The secret `identify` hashes are checked with (sealed).
+pub fn identity_secret(account: &AccountId) -> String {
+    format!("acct:{account}:identity-secret")
+}
+
+/// The customer an identified visitor was linked to.
+pub fn visitor_link(account: &AccountId, visitor: &CustomerId) -> String {
+    format!("acct:{account}:visitor-link:{visitor}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +202,12 @@ mod tests {
             audit_seq(&a),
             audit_entry(&a, 7),
             idempotency(&a, "h"),
+            action_rules(&a),
+            visibility_override(&a),
+            customer_visibility_override(&a, &c),
+            widget_config(&a),
+            identity_secret(&a),
+            visitor_link(&a, &c),
             conversation(&a, &conv),
             conversation_activity(&a, &conv),
             message_seq(&a, &conv),

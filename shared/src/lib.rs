@@ -42,6 +42,7 @@ pub mod doc;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod identity;
 pub mod ids;
 pub mod input;
 pub mod keys;
@@ -55,7 +56,9 @@ pub mod seqlog;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod visibility;
 pub mod visitors;
+pub mod widget;
 
 #[cfg(feature = "spin")]
 pub mod spin_http;
