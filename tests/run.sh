@@ -24,6 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The OpenAPI suite validates /openapi.json with a real spec validator.
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+  say "installing openapi-spec-validator"
+  python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+
 # --- Rust --------------------------------------------------------------------
 # rust-toolchain.toml names the target, but rustup only adds targets when it
 # installs a toolchain, not to one that is already there.
