@@ -29,7 +29,6 @@
 //! - Auto-routing ([`crate::routing`]) runs when a conversation is started.
 
 use crate::accounts;
-use crate::agents;
 use crate::audit;
 use crate::auth::{Actor, Caller};
 use crate::customers;
@@ -97,10 +96,10 @@ pub struct Conversation {
     pub closed_at: Option<Timestamp>,
 }
 
+// Not flattened: a flattened `Deserialize` costs tens of KB of wasm.
 #[derive(Serialize, Deserialize)]
 struct Stored {
     v: u32,
-    #[serde(flatten)]
     conversation: Conversation,
 }
 
@@ -405,7 +404,7 @@ pub fn reply(
 ) -> Result<Message> {
     let account = &caller.account;
     let conversation = require(kv, account, path_id)?;
-    agents::get(kv, account, agent.as_str())?;
+    routing::require_agent(kv, account, agent)?;
     let message = messages::append(
         kv,
         clock,
@@ -435,7 +434,7 @@ pub fn assign(
 ) -> Result<View> {
     let account = &caller.account;
     let conversation = require(kv, account, path_id)?;
-    agents::get(kv, account, agent.as_str())?;
+    routing::require_agent(kv, account, agent)?;
     if conversation.assignee_id.as_ref() != Some(agent) {
         let by = caller.actor.to_string();
         assign_to(

@@ -13,7 +13,6 @@
 //! continue over the new list. With no agent available the conversation
 //! stays unassigned.
 
-use crate::agents::{self, Agent};
 use crate::audit;
 use crate::auth::Caller;
 use crate::doc;
@@ -50,7 +49,6 @@ pub struct Routing {
 #[derive(Serialize, Deserialize)]
 struct Stored {
     v: u32,
-    #[serde(flatten)]
     routing: Routing,
 }
 
@@ -107,14 +105,60 @@ pub fn set(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, mode: Mode) ->
     Ok(routing)
 }
 
+/// An agent's id and presence only, read from the agent list document
+/// ([`crate::agents`] owns it): reading into this instead of the full agent
+/// keeps the components that only route (conversations, the widget) small.
+#[derive(Deserialize)]
+struct Presence {
+    id: AgentId,
+    #[serde(default)]
+    online: bool,
+    #[serde(default)]
+    available: bool,
+}
+
+#[derive(Deserialize)]
+struct PresenceList {
+    #[serde(default)]
+    items: Vec<Presence>,
+}
+
+fn presence(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<Presence>> {
+    Ok(doc::read::<PresenceList>(kv, &keys::agents(account))?
+        .map(|list| list.items)
+        .unwrap_or_default())
+}
+
+/// Checks that agent `id` exists (404 naming it otherwise).
+pub fn require_agent(kv: &dyn KeyValue, account: &AccountId, id: &AgentId) -> Result<()> {
+    if presence(kv, account)?.iter().any(|a| &a.id == id) {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!(
+            "there is no agent {:?}",
+            id.as_str()
+        )))
+    }
+}
+
+/// The ids of the agents who are online and available, sorted by id.
+pub fn available_agents(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<AgentId>> {
+    let mut ids: Vec<AgentId> = presence(kv, account)?
+        .into_iter()
+        .filter(|a| a.online && a.available)
+        .map(|a| a.id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// The agent a new conversation goes to, if the account routes
 /// automatically and someone is available.
 pub fn pick(kv: &dyn KeyValue, account: &AccountId) -> Result<Option<AgentId>> {
     if get(kv, account)?.mode != Mode::RoundRobin {
         return Ok(None);
     }
-    let all = agents::list(kv, account, None, agents::MAX_AGENTS)?.items;
-    let available: Vec<&Agent> = all.iter().filter(|a| a.online && a.available).collect();
+    let available = available_agents(kv, account)?;
     if available.is_empty() {
         return Ok(None);
     }
@@ -122,13 +166,13 @@ pub fn pick(kv: &dyn KeyValue, account: &AccountId) -> Result<Option<AgentId>> {
     let turn = u64::try_from(turn - 1)
         .map_err(|_| Error::Corrupt(format!("round-robin counter: {turn}")))?;
     let index = (turn % available.len() as u64) as usize;
-    Ok(Some(available[index].id.clone()))
+    Ok(Some(available[index].clone()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agents::AgentInput;
+    use crate::agents::{self, AgentInput};
     use crate::auth::Actor;
     use crate::ids::TokenId;
     use crate::store::MemoryStore;

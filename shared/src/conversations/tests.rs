@@ -1,5 +1,5 @@
 use super::*;
-use crate::agents::AgentInput;
+use crate::agents::{self, AgentInput};
 use crate::events::Event;
 use crate::ids::TokenId;
 use crate::store::MemoryStore;

@@ -1,0 +1,141 @@
+//! Conversations end to end, through the host: the visitor ↔ business flow,
+//! who may read what, cursors under concurrent writes, messages posted
+//! through two hosts sharing one Redis, long-polls, routing and the event
+//! log. One test binary; one fresh host per test.
+
+mod access;
+mod concurrency;
+mod feed;
+mod flow;
+mod longpoll;
+
+use edgechat_tests::{ADMIN_TOKEN, Client, Host, HostOptions, Reply, Value, json};
+
+/// An account created through the API, with a client holding its token.
+pub struct Tenant {
+    pub site_key: String,
+    pub api: Client,
+}
+
+/// A visitor's chat: its conversation and a client with its visitor token.
+pub struct Chat {
+    pub id: String,
+    pub customer_id: String,
+    pub token: String,
+    pub visitor: Client,
+}
+
+pub fn start_app() -> Host {
+    HostOptions::app().start()
+}
+
+/// Creates an account on `host`.
+pub fn tenant(host: &Host, name: &str) -> Tenant {
+    let created = host
+        .client()
+        .with_bearer(ADMIN_TOKEN)
+        .post("/api/v1/accounts", &json!({ "name": name }))
+        .expect(201)
+        .json();
+    let token = created["api_token"].as_str().expect("api_token");
+    Tenant {
+        site_key: created["site_key"].as_str().expect("site_key").to_string(),
+        api: host.client().with_bearer(token),
+    }
+}
+
+impl Tenant {
+    /// Syncs agents `(id, available)`, all online.
+    pub fn agents(&self, agents: &[(&str, bool)]) {
+        let list: Vec<Value> = agents
+            .iter()
+            .map(|(id, available)| json!({"id": id, "name": id, "online": true, "available": available}))
+            .collect();
+        self.api
+            .put("/api/v1/agents", &json!({ "agents": list }))
+            .expect(200);
+    }
+
+    /// Every event of the account, oldest first.
+    pub fn events(&self) -> Vec<Value> {
+        self.api.get("/api/v1/events?limit=500").expect(200).json()["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn reply(&self, chat: &Chat, agent: &str, text: &str) -> Reply {
+        self.api.post(
+            &format!("/api/v1/conversations/{}/messages", chat.id),
+            &json!({"agent_id": agent, "text": text}),
+        )
+    }
+}
+
+/// A visitor of `tenant` starts a chat on `host`.
+pub fn start_chat(host: &Host, tenant: &Tenant, visitor: &str, text: Option<&str>) -> Chat {
+    let mut body = json!({"site": tenant.site_key, "visitor": visitor});
+    if let Some(text) = text {
+        body["text"] = json!(text);
+    }
+    let started = host
+        .client()
+        .post("/v1/widget/conversations", &body)
+        .expect(201)
+        .json();
+    let token = started["visitor_token"]
+        .as_str()
+        .expect("visitor_token")
+        .to_string();
+    Chat {
+        id: started["conversation_id"]
+            .as_str()
+            .expect("conversation_id")
+            .to_string(),
+        customer_id: started["customer_id"]
+            .as_str()
+            .expect("customer_id")
+            .to_string(),
+        visitor: host.client().with_bearer(&token),
+        token,
+    }
+}
+
+impl Chat {
+    pub fn messages_path(&self) -> String {
+        format!("/v1/widget/conversations/{}/messages", self.id)
+    }
+
+    pub fn say(&self, text: &str) -> Reply {
+        self.visitor
+            .post(&self.messages_path(), &json!({ "text": text }))
+    }
+}
+
+/// A page's `items`.
+pub fn items(reply: &Reply) -> Vec<Value> {
+    reply.json()["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected items: {}", reply.body))
+        .clone()
+}
+
+/// A page's `next_cursor`.
+pub fn next_cursor(reply: &Reply) -> String {
+    reply.json()["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected next_cursor: {}", reply.body))
+        .to_string()
+}
+
+/// The fields named in a validation problem's `errors`.
+#[track_caller]
+pub fn invalid_fields(reply: &Reply) -> Vec<String> {
+    let problem = reply.expect_problem(400);
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected errors[] naming the field: {problem}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
