@@ -22,20 +22,17 @@ fn router() -> Router {
     use routes::*;
     let mut router = Router::new();
     router.options("/v1/widget/conversations", spin_http::cors_preflight);
+    router.options("/v1/widget/conversations/*", spin_http::cors_preflight);
     router.post("/v1/widget/conversations", start::handle_start);
     router.any(
         "/v1/widget/conversations",
-        spin_http::method_not_allowed(&["OPTIONS", "POST"]),
-    );
-    router.options(
-        "/v1/widget/conversations/:id/messages",
-        spin_http::cors_preflight,
+        spin_http::method_not_allowed(&["POST"]),
     );
     router.post("/v1/widget/conversations/:id/messages", post::handle_post);
     router.get("/v1/widget/conversations/:id/messages", list::handle_list);
     router.any(
         "/v1/widget/conversations/:id/messages",
-        spin_http::method_not_allowed(&["GET", "OPTIONS", "POST"]),
+        spin_http::method_not_allowed(&["GET", "POST"]),
     );
     router.any("/*", spin_http::route_not_found);
     router
