@@ -56,6 +56,7 @@ pub mod seqlog;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod tz;
 pub mod visibility;
 pub mod visitors;
 pub mod widget;

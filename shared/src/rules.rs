@@ -27,8 +27,7 @@
 
 use crate::input::{Errors, Object};
 use crate::time::Timestamp;
-use jiff::civil::Date;
-use jiff::tz::TimeZone;
+use crate::tz::{self, Zone};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -48,7 +47,7 @@ pub const MAX_RULE_ID_LEN: usize = 64;
 /// Largest `time_on_page` threshold (one day) and `visit` threshold.
 pub const MAX_THRESHOLD: u64 = 86_400;
 
-/// Weekday keys, Monday first (the order of `jiff`'s Monday-zero offset).
+/// Weekday keys, Monday first.
 pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// One action rule: shown when all conditions hold.
@@ -270,15 +269,18 @@ impl Condition {
 /// Minutes since local midnight; 1440 is "24:00".
 type Minute = u16;
 
+/// A local date, as days since 1970-01-01.
+type Day = i64;
+
 struct CompiledHours {
-    tz: TimeZone,
+    zone: Zone,
     weekly: [Vec<(Minute, Minute)>; 7],
-    holidays: Vec<Date>,
+    holidays: Vec<Day>,
 }
 
 impl OpeningHours {
     fn compile(&self) -> Result<CompiledHours, String> {
-        let tz = zone(&self.timezone).ok_or_else(|| format!("unknown zone {}", self.timezone))?;
+        let zone = zone(&self.timezone).ok_or_else(|| format!("unknown zone {}", self.timezone))?;
         let mut weekly: [Vec<(Minute, Minute)>; 7] = Default::default();
         for (day, windows) in &self.weekly {
             let index = DAYS
@@ -297,7 +299,7 @@ impl OpeningHours {
             .map(|d| parse_date(d).ok_or_else(|| format!("bad date {d}")))
             .collect::<Result<_, _>>()?;
         Ok(CompiledHours {
-            tz,
+            zone,
             weekly,
             holidays,
         })
@@ -307,35 +309,20 @@ impl OpeningHours {
 impl CompiledHours {
     /// Open now?, and the next window edge after now (Unix ms).
     fn state(&self, now: Timestamp) -> (bool, Option<i64>) {
-        let Ok(instant) = jiff::Timestamp::from_millisecond(now.millis()) else {
-            return (false, None);
-        };
-        let today = instant.to_zoned_datetime(self.tz.clone()).date();
+        let seconds = now.millis().div_euclid(1_000);
+        let today = (seconds + self.zone.offset_at(seconds)).div_euclid(86_400);
         let now = now.millis();
         let mut open = false;
         let mut next: Option<i64> = None;
         // Yesterday's windows may run past midnight; a week ahead is enough
         // to find the next edge of any non-empty schedule.
-        for offset in -1i64..=8 {
-            let Some(day) = add_days(today, offset) else {
-                continue;
-            };
+        for day in today - 1..=today + 8 {
             if self.holidays.contains(&day) {
                 continue;
             }
-            let weekday = day.weekday().to_monday_zero_offset() as usize;
-            for &(start, end) in &self.weekly[weekday] {
-                let end_day = if end <= start {
-                    add_days(day, 1)
-                } else {
-                    Some(day)
-                };
-                let (Some(start), Some(end)) = (
-                    self.instant(day, start),
-                    end_day.and_then(|d| self.instant(d, end)),
-                ) else {
-                    continue;
-                };
+            for &(start, end) in &self.weekly[tz::weekday_monday0(day)] {
+                let end_day = if end <= start { day + 1 } else { day };
+                let (start, end) = (self.instant(day, start), self.instant(end_day, end));
                 if start <= now && now < end {
                     open = true;
                 }
@@ -349,33 +336,18 @@ impl CompiledHours {
         (open, next)
     }
 
-    /// The instant of a local wall-clock time (`1440` is the next midnight).
-    /// Times in a DST gap map to the instant after the gap, repeated times
-    /// to the first occurrence (RFC 5545 / Temporal "compatible").
-    fn instant(&self, day: Date, minute: Minute) -> Option<i64> {
-        let (day, minute) = if minute >= 1_440 {
-            (add_days(day, 1)?, 0)
-        } else {
-            (day, minute)
-        };
-        let local = day.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
-        let zoned = local.to_zoned_datetime(self.tz.clone()).ok()?;
-        Some(zoned.timestamp().as_millisecond())
+    /// The instant (Unix ms) of a local wall-clock time (`1440` is the next
+    /// midnight). Times in a DST gap map to the instant after the gap,
+    /// repeated times to the first occurrence (RFC 5545 "compatible").
+    fn instant(&self, day: Day, minute: Minute) -> i64 {
+        let local = day * 86_400 + i64::from(minute) * 60;
+        self.zone.local_to_utc(local) * 1_000
     }
 }
 
-fn add_days(day: Date, days: i64) -> Option<Date> {
-    day.checked_add(jiff::Span::new().days(days)).ok()
-}
-
-/// The time zone with this IANA name, from the bundled tz database.
-pub fn zone(name: &str) -> Option<TimeZone> {
-    // `TimeZone::get` also accepts fixed offsets and POSIX strings in some
-    // builds; only real zone names (and UTC) are meant here.
-    if name.is_empty() || name.starts_with(['+', '-']) || name.contains(',') {
-        return None;
-    }
-    TimeZone::get(name).ok()
+/// The time zone with this IANA name (see [`crate::tz`]).
+pub fn zone(name: &str) -> Option<Zone> {
+    tz::zone(name)
 }
 
 fn parse_hhmm(text: &str, allow_24: bool) -> Option<Minute> {
@@ -398,15 +370,18 @@ fn parse_hhmm(text: &str, allow_24: bool) -> Option<Minute> {
     }
 }
 
-fn parse_date(text: &str) -> Option<Date> {
+fn parse_date(text: &str) -> Option<Day> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let year: i16 = text.get(0..4)?.parse().ok()?;
-    let month: i8 = text.get(5..7)?.parse().ok()?;
-    let day: i8 = text.get(8..10)?.parse().ok()?;
-    Date::new(year, month, day).ok()
+    let year: i64 = text.get(0..4)?.parse().ok()?;
+    let month: i64 = text.get(5..7)?.parse().ok()?;
+    let day: i64 = text.get(8..10)?.parse().ok()?;
+    if !(1..=12).contains(&month) || day < 1 || day > tz::days_in_month(year, month) {
+        return None;
+    }
+    Some(tz::days_from_civil(year, month, day))
 }
 
 // --- input -------------------------------------------------------------------

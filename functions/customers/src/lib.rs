@@ -23,6 +23,18 @@ fn router() -> Router {
         "/api/v1/customers/:customer_id",
         spin_http::method_not_allowed(&["GET", "PUT"]),
     );
+    router.get(
+        "/api/v1/customers/:customer_id/visibility",
+        visibility::handle_get,
+    );
+    router.put(
+        "/api/v1/customers/:customer_id/visibility",
+        visibility::handle_put,
+    );
+    router.any(
+        "/api/v1/customers/:customer_id/visibility",
+        spin_http::method_not_allowed(&["GET", "PUT"]),
+    );
     router.any("/*", spin_http::route_not_found);
     router
 }

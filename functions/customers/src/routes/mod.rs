@@ -1,3 +1,4 @@
 pub mod find;
 pub mod get;
 pub mod put;
+pub mod visibility;
