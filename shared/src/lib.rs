@@ -15,6 +15,10 @@
 //! - The integration API, one module per resource: [`accounts`], [`tokens`]
 //!   (with [`auth`]), [`agents`], [`customers`], [`audit`], and
 //!   [`idempotency`] for POSTs.
+//! - Chat: [`conversations`] (the visitor ↔ business flow and the change
+//!   feed), [`messages`], [`events`] (the account's event log, every change
+//!   exactly once), [`routing`] (manual or round robin), [`visitors`]
+//!   (signed visitor tokens) and [`longpoll`].
 //!
 //! Every operation takes the store and a [`time::Clock`], so unit tests run
 //! on [`store::MemoryStore`] with a manual clock:
