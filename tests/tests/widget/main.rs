@@ -1,0 +1,70 @@
+//! The widget and its visibility end to end, through the host: the public
+//! `/v1/widget/*` routes (config, visibility, identify; CORS), the
+//! integration routes that steer them (action rules, overrides, widget
+//! config, identity secret), `/widget.js` and `/demo`, and every error
+//! class. One fresh host per test.
+
+mod assets;
+mod config;
+mod identify;
+mod visibility;
+
+use edgechat_tests::{ADMIN_TOKEN, Client, Host, HostOptions, Reply, Value, json};
+
+pub struct App {
+    pub host: Host,
+}
+
+pub struct Tenant {
+    pub site_key: String,
+    pub api: Client,
+}
+
+impl App {
+    pub fn start() -> App {
+        App {
+            host: HostOptions::app().start(),
+        }
+    }
+
+    pub fn public(&self) -> Client {
+        self.host.client()
+    }
+
+    pub fn tenant(&self) -> Tenant {
+        let created = self
+            .host
+            .client()
+            .with_bearer(ADMIN_TOKEN)
+            .post("/api/v1/accounts", &json!({ "name": "Acme" }))
+            .expect(201)
+            .json();
+        let token = created["api_token"].as_str().expect("api_token");
+        Tenant {
+            site_key: created["site_key"].as_str().expect("site_key").to_string(),
+            api: self.host.client().with_bearer(token),
+        }
+    }
+}
+
+impl Tenant {
+    pub fn visibility(&self, app: &App, query: &str) -> Value {
+        let reply = app
+            .public()
+            .get(&format!("/v1/widget/visibility?site={}&{query}", self.site_key));
+        assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+        reply.expect(200).json()
+    }
+}
+
+/// The fields named in a validation problem.
+#[track_caller]
+pub fn invalid_fields(reply: &Reply) -> Vec<String> {
+    let problem = reply.expect_problem(400);
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected errors[]: {problem}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
