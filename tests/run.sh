@@ -16,6 +16,9 @@ say() { printf '\n==> %s\n' "$*"; }
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v python3 >/dev/null || missing+=(python3)
+# The widget's browser tests (tests/browser) drive Debian's chromium.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   sudo_cmd=""
@@ -54,5 +57,10 @@ say "building the release host and the test suites"
 cargo build --release --all-targets
 
 # --- test --------------------------------------------------------------------
+# playwright-core for the browser tests (pinned in tests/browser/package-lock.json).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  say "installing the browser tests' npm packages"
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
 say "running every suite"
 cargo test --release

@@ -95,7 +95,7 @@
     "h2{margin:0;font-size:16px}" +
     ".close{border:0;background:transparent;color:var(--t);font-size:22px;line-height:1;cursor:pointer;padding:4px 8px}" +
     ".log{flex:1;overflow-y:auto;padding:12px 16px;display:flex;flex-direction:column;gap:8px;background:#f6f8fa}" +
-    ".msg{max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".msg{margin:0;max-width:80%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}" +
     ".agent,.note{align-self:flex-start;background:#fff;border:1px solid #d0d7de}" +
     ".note{color:#57606a;font-style:italic}" +
     ".visitor{align-self:flex-end;background:var(--p);color:var(--t)}" +
