@@ -23,14 +23,9 @@ async fn handle(req: IncomingRequest) -> Response {
 fn router() -> Router {
     let mut router = Router::new();
     router.get("/widget.js", handle_widget_js);
-    router.head("/widget.js", handle_widget_js);
-    router.any(
-        "/widget.js",
-        spin_http::method_not_allowed(&["GET", "HEAD"]),
-    );
+    router.any("/widget.js", spin_http::method_not_allowed(&["GET"]));
     router.get("/demo", handle_demo);
-    router.head("/demo", handle_demo);
-    router.any("/demo", spin_http::method_not_allowed(&["GET", "HEAD"]));
+    router.any("/demo", spin_http::method_not_allowed(&["GET"]));
     router.any("/*", spin_http::route_not_found);
     router
 }
@@ -52,11 +47,7 @@ fn asset(req: &Request, body: &'static str, content_type: &str, cache: &str) -> 
         .status(200)
         .header("content-type", content_type)
         .header("access-control-allow-origin", "*");
-    if req.method() == &spin_sdk::http::Method::Head {
-        builder.build()
-    } else {
-        builder.body(body.as_bytes().to_vec()).build()
-    }
+    builder.body(body.as_bytes().to_vec()).build()
 }
 
 fn handle_widget_js(req: Request, _params: Params) -> Response {

@@ -27,7 +27,7 @@ fn router() -> Router {
     router.delete("/api/v1/widget/identity-secret", secret::handle_delete);
     router.any(
         "/api/v1/widget/identity-secret",
-        spin_http::method_not_allowed(&["GET", "PUT", "DELETE"]),
+        spin_http::method_not_allowed(&["DELETE", "GET", "PUT"]),
     );
     router.any("/*", spin_http::route_not_found);
     router
