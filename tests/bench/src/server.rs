@@ -1,0 +1,195 @@
+//! Servers under test as child processes: the release host on a manifest, or
+//! the floor (this binary with `--serve-floor`). Both print
+//! `Serving http://<addr>` once ready; both are stopped with SIGTERM.
+
+use crate::scenarios::Server;
+use anyhow::{Context, Result, anyhow, bail};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// The first start compiles every component with cranelift (later ones load
+/// the compile cache).
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a server may drain after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Output lines kept to explain a failure.
+const LOG_LINES: usize = 30;
+
+/// A running server; killed if dropped without [`ServerProcess::stop`].
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    name: String,
+    child: Child,
+    log: Log,
+    /// The host's key-value database; removed after the host stops.
+    _state_dir: Option<TempDir>,
+}
+
+/// The last lines a server printed (stdout and stderr), for error messages.
+/// Its output is read continuously, so a chatty server never blocks on a full
+/// pipe in the middle of a measurement.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<VecDeque<String>>>);
+
+impl Log {
+    fn push(&self, line: String) {
+        if let Ok(mut lines) = self.0.lock() {
+            if lines.len() == LOG_LINES {
+                lines.pop_front();
+            }
+            lines.push_back(line);
+        }
+    }
+
+    fn render(&self) -> String {
+        match self.0.lock() {
+            Ok(lines) => lines.iter().map(|l| format!("  | {l}\n")).collect(),
+            Err(_) => String::new(),
+        }
+    }
+
+    fn follow<R: AsyncRead + Unpin + Send + 'static>(&self, mut lines: Lines<BufReader<R>>) {
+        let log = self.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                log.push(line);
+            }
+        });
+    }
+}
+
+/// Starts `server` and waits until it listens.
+/// `root` is the workspace (manifests are relative to it), `host` the host binary.
+pub async fn start(root: &Path, host: &Path, server: Server) -> Result<ServerProcess> {
+    match server {
+        Server::Floor => {
+            let exe = std::env::current_exe().context("cannot find the bench's own binary")?;
+            let mut command = Command::new(exe);
+            command.arg("--serve-floor");
+            spawn("floor".into(), command, None).await
+        }
+        Server::Host(app) => {
+            let state_dir = tempfile::Builder::new()
+                .prefix("edgechat-bench-")
+                .tempdir()
+                .context("cannot create a state directory")?;
+            let mut command = Command::new(host);
+            command
+                .current_dir(root)
+                .arg("up")
+                .arg("-f")
+                .arg(root.join(app.manifest))
+                .args(["--listen", "127.0.0.1:0", "--state-dir"])
+                .arg(state_dir.path())
+                .envs(app.variables.iter().copied());
+            spawn(format!("host ({})", app.manifest), command, Some(state_dir)).await
+        }
+    }
+}
+
+async fn spawn(
+    name: String,
+    mut command: Command,
+    state_dir: Option<TempDir>,
+) -> Result<ServerProcess> {
+    // stdin stays open while the child lives: the floor exits when it closes.
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start the {name}"))?;
+    let log = Log::default();
+    if let Some(stderr) = child.stderr.take() {
+        log.follow(BufReader::new(stderr).lines());
+    }
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("no stdout from the {name}"))?;
+    let mut stdout = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(READY_TIMEOUT, wait_for_address(&mut stdout, &log)).await;
+    let addr = match ready {
+        Ok(Ok(addr)) => addr,
+        Ok(Err(e)) => {
+            // Let stderr's last lines arrive before showing them.
+            let status = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+            let status = match status {
+                Ok(Ok(status)) => status.to_string(),
+                _ => "still running".into(),
+            };
+            bail!(
+                "the {name} did not start ({e:#}; {status}):\n{}",
+                log.render()
+            );
+        }
+        Err(_) => bail!(
+            "the {name} printed no `Serving http://` line within {READY_TIMEOUT:?}:\n{}",
+            log.render()
+        ),
+    };
+    log.follow(stdout);
+    Ok(ServerProcess {
+        addr,
+        name,
+        child,
+        log,
+        _state_dir: state_dir,
+    })
+}
+
+async fn wait_for_address(
+    stdout: &mut Lines<BufReader<ChildStdout>>,
+    log: &Log,
+) -> Result<SocketAddr> {
+    while let Some(line) = stdout.next_line().await? {
+        if let Some(addr) = line.trim().strip_prefix("Serving http://") {
+            return addr
+                .parse()
+                .with_context(|| format!("cannot parse the address in {line:?}"));
+        }
+        log.push(line);
+    }
+    bail!("it exited")
+}
+
+impl ServerProcess {
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// What the server printed last, indented, for error messages.
+    pub fn recent_output(&self) -> String {
+        format!("last output of the {}:\n{}", self.name, self.log.render())
+    }
+
+    /// SIGTERM, then a bounded wait for a graceful exit, then SIGKILL.
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // std has no signal API; kill(1) is everywhere this bench runs.
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
+            Ok(_) => {}
+            Err(_) => {
+                eprintln!(
+                    "the {} ignored SIGTERM for {STOP_TIMEOUT:?}; killing it",
+                    self.name
+                );
+                let _ = self.child.kill().await;
+            }
+        }
+    }
+}
