@@ -241,7 +241,14 @@ fn engine() -> Result<Engine> {
         .total_tables(2_000)
         .max_memories_per_component(8)
         .max_tables_per_component(8)
-        .max_memory_size(256 << 20);
+        .max_memory_size(256 << 20)
+        // Reset the first pages of each slot with memset instead of
+        // madvise: a guest touches about this much per request, and
+        // madvise costs a TLB shootdown across cores plus page faults next
+        // time.
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(256 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&config) {
         Ok(engine) => Ok(engine),
