@@ -8,8 +8,6 @@
 //! The cipher is HMAC-SHA256 in counter mode with a random nonce, then
 //! HMAC-SHA256 over nonce and ciphertext (encrypt-then-MAC).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -73,14 +71,56 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /// Base64url without padding.
+///
+/// By hand rather than with the `base64` crate: its generic engine cost
+/// every component ~6 KB for these two small functions. The tests check both
+/// against that crate's `URL_SAFE_NO_PAD`.
 pub fn base64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(BASE64URL[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
-/// Decodes base64url without padding.
+/// Decodes base64url without padding; `None` for anything else, including
+/// padding and non-zero unused bits in the last character (only the
+/// canonical encoding of some bytes is accepted).
 pub fn from_base64url(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text).ok()
+    let text = text.as_bytes();
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            let value = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'-' => 62,
+                b'_' => 63,
+                _ => return None,
+            };
+            n |= u32::from(value) << (18 - 6 * i);
+        }
+        let bytes = chunk.len() - 1;
+        if n << (8 * bytes) & 0xff_ffff != 0 {
+            return None;
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..=bytes]);
+    }
+    Some(out)
 }
 
 const NONCE_LEN: usize = 16;
@@ -160,6 +200,41 @@ mod tests {
         assert!(secrets_equal(b"s3cret", b"s3cret"));
         assert!(!secrets_equal(b"s3cret", b"s3creT"));
         assert!(!secrets_equal(b"s3cret", b"s3cret-longer"));
+    }
+
+    #[test]
+    fn base64url_matches_the_base64_crate() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let bytes: Vec<u8> = (0..=255u8).rev().chain(0..=255).collect();
+        for len in 0..70 {
+            for start in [0, 1, 100, 250] {
+                let input = &bytes[start..start + len];
+                let encoded = base64url(input);
+                assert_eq!(encoded, URL_SAFE_NO_PAD.encode(input));
+                assert_eq!(from_base64url(&encoded).as_deref(), Some(input));
+            }
+        }
+        let alphabet = "AQgw_-9zZaA=+/. ";
+        let mut texts: Vec<String> = vec![String::new()];
+        for _ in 0..4 {
+            texts = texts
+                .iter()
+                .flat_map(|t| alphabet.chars().map(move |c| format!("{t}{c}")))
+                .collect();
+            for text in &texts {
+                assert_eq!(
+                    from_base64url(text),
+                    URL_SAFE_NO_PAD.decode(text).ok(),
+                    "{text:?}"
+                );
+                let longer = format!("QUJD{text}");
+                assert_eq!(
+                    from_base64url(&longer),
+                    URL_SAFE_NO_PAD.decode(&longer).ok()
+                );
+            }
+        }
     }
 
     #[test]

@@ -76,7 +76,23 @@ where
 }
 
 fn parse<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("{key}: {e}")))
+    from_json(bytes).map_err(|e| Error::Corrupt(format!("{key}: {e}")))
+}
+
+/// Parses JSON into `T` in two steps: the bytes into a [`serde_json::Value`]
+/// (one parser for every type), then the `Value` into `T`.
+///
+/// Why not `serde_json::from_slice::<T>`: that instantiates the whole byte
+/// parser once per stored type, and request bodies already go through
+/// `Value` (see [`crate::input`]), so every type had two deserializers. One
+/// path keeps each component tens of KB smaller; the documents are small.
+pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    T::deserialize(parse_value(bytes)?)
+}
+
+#[inline(never)]
+fn parse_value(bytes: &[u8]) -> serde_json::Result<serde_json::Value> {
+    serde_json::from_slice(bytes)
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {

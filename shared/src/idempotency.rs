@@ -130,7 +130,7 @@ pub fn begin(
             serde_json::to_vec(&reservation).map_err(|e| Error::Corrupt(e.to_string()))?;
         let current = kv.get(&store_key)?;
         if let Some(bytes) = &current {
-            let record: Record = serde_json::from_slice(bytes)
+            let record: Record = crate::doc::from_json(bytes)
                 .map_err(|e| Error::Corrupt(format!("{store_key}: {e}")))?;
             let age = now.millis() - record.created_at.millis();
             let expired = match record.state {

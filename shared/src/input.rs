@@ -77,7 +77,7 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
 
 /// The first value of query parameter `name`, percent-decoded.
 pub fn query_param(query: &str, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.as_bytes())
+    form_urlencoded::parse(query.as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
 }

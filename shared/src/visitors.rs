@@ -92,7 +92,7 @@ pub fn verify(key: &[u8], token: &str, now: Timestamp) -> Result<Visitor> {
         return Err(invalid());
     }
     let claims: Visitor = from_base64url(payload)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| crate::doc::from_json(&bytes).ok())
         .ok_or_else(invalid)?;
     if claims.exp.saturating_mul(1_000) <= now.millis() {
         return Err(Error::Unauthorized(
