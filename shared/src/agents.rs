@@ -6,11 +6,18 @@
 //! two concurrent syncs leave exactly one of the two lists, never a mix, and
 //! a single-agent change never resurrects or loses another agent. Reading
 //! presence for routing is one key read.
+//!
+//! Every actual change of one agent is one `agent.updated` event
+//! ([`crate::events::AGENT_UPDATED`]): a sync that creates one agent and
+//! removes another appends two (in id order), a sync or PUT that changes
+//! nothing appends none. The numbers are taken inside the compare-and-swap
+//! step, before the list is written ([`crate::events::Pending`]).
 
 use crate::audit;
 use crate::auth::Caller;
 use crate::doc::{self, Step};
 use crate::error::{Error, Result};
+use crate::events::{AGENT_UPDATED, Pending};
 use crate::ids::{AccountId, AgentId};
 use crate::input::{Errors, Object, is_email};
 use crate::keys;
@@ -71,6 +78,24 @@ pub struct AgentInput {
     pub online: Option<bool>,
     /// Availability, if the directory knows it.
     pub available: Option<bool>,
+}
+
+/// The `data` of an `agent.updated` event.
+#[derive(Serialize)]
+struct Change<'a> {
+    agent_id: &'a AgentId,
+    /// `created`, `updated`, `removed` or `status`.
+    change: &'static str,
+    /// The agent now; `null` when removed.
+    agent: Option<&'a Agent>,
+}
+
+fn change<'a>(id: &'a AgentId, kind: &'static str, agent: Option<&'a Agent>) -> Change<'a> {
+    Change {
+        agent_id: id,
+        change: kind,
+        agent,
+    }
 }
 
 /// What a whole-list sync changed (agent ids, sorted).
@@ -232,43 +257,57 @@ pub fn sync(
     inputs: &[AgentInput],
 ) -> Result<SyncOutcome> {
     let now = clock.now();
-    let outcome = doc::update(
+    let mut pending = Pending::new(kv, &caller.account);
+    let (outcome, changes) = doc::update(
         kv,
         &keys::agents(&caller.account),
         |list: Option<AgentList>| {
             let list = list.unwrap_or_default();
             let old: HashMap<&AgentId, &Agent> = list.items.iter().map(|a| (&a.id, a)).collect();
             let mut outcome = SyncOutcome::default();
+            // (agent id, change, the agent now): one event each.
+            let mut changes: Vec<(AgentId, &'static str, Option<Agent>)> = Vec::new();
             let mut items = Vec::with_capacity(inputs.len());
             for input in inputs {
                 let existing = old.get(&input.id).copied();
                 let agent = apply(existing, input, now);
-                match existing {
-                    None => outcome.created.push(agent.id.clone()),
-                    Some(e) if *e != agent => outcome.updated.push(agent.id.clone()),
-                    Some(_) => {}
+                let kind = match existing {
+                    None => "created",
+                    Some(e) if *e != agent => "updated",
+                    Some(_) => "",
+                };
+                if !kind.is_empty() {
+                    changes.push((agent.id.clone(), kind, Some(agent.clone())));
                 }
                 items.push(agent);
             }
             let wanted: HashMap<&AgentId, ()> = inputs.iter().map(|i| (&i.id, ())).collect();
-            outcome.removed = list
-                .items
-                .iter()
-                .filter(|a| !wanted.contains_key(&a.id))
-                .map(|a| a.id.clone())
-                .collect();
-            outcome.created.sort();
-            outcome.updated.sort();
-            outcome.removed.sort();
-            let changed = !(outcome.created.is_empty()
-                && outcome.updated.is_empty()
-                && outcome.removed.is_empty());
-            Ok(if changed {
-                Step::Write(write(list, items), outcome)
+            for removed in list.items.iter().filter(|a| !wanted.contains_key(&a.id)) {
+                changes.push((removed.id.clone(), "removed", None));
+            }
+            changes.sort_by(|a, b| a.0.cmp(&b.0));
+            for (id, kind, _) in &changes {
+                match *kind {
+                    "created" => &mut outcome.created,
+                    "updated" => &mut outcome.updated,
+                    _ => &mut outcome.removed,
+                }
+                .push(id.clone());
+            }
+            Ok(if changes.is_empty() {
+                Step::Keep((outcome, changes))
             } else {
-                Step::Keep(outcome)
+                pending.hold(changes.len())?;
+                Step::Write(write(list, items), (outcome, changes))
             })
         },
+    )?;
+    pending.commit(
+        clock,
+        AGENT_UPDATED,
+        changes
+            .iter()
+            .map(|(id, kind, agent)| change(id, kind, agent.as_ref())),
     )?;
     audit::record(
         kv,
@@ -289,7 +328,8 @@ pub fn upsert(
     input: &AgentInput,
 ) -> Result<(Agent, bool)> {
     let now = clock.now();
-    let (agent, created) = doc::update(
+    let mut pending = Pending::new(kv, &caller.account);
+    let (agent, kind) = doc::update(
         kv,
         &keys::agents(&caller.account),
         |list: Option<AgentList>| {
@@ -303,16 +343,32 @@ pub fn upsert(
             }
             let agent = apply(existing, input, now);
             if existing == Some(&agent) {
-                return Ok(Step::Keep((agent, false)));
+                return Ok(Step::Keep((agent, None)));
             }
             let mut items = list.items.clone();
             match position {
                 Some(i) => items[i] = agent.clone(),
                 None => items.push(agent.clone()),
             }
-            Ok(Step::Write(write(list, items), (agent, position.is_none())))
+            pending.hold(1)?;
+            let kind = if position.is_none() {
+                "created"
+            } else {
+                "updated"
+            };
+            Ok(Step::Write(write(list, items), (agent, Some(kind))))
         },
     )?;
+    // A step that held a number and then, retried, found nothing to do
+    // leaves it to the drop: only a written change commits.
+    if let Some(kind) = kind {
+        pending.commit(
+            clock,
+            AGENT_UPDATED,
+            [change(&agent.id, kind, Some(&agent))],
+        )?;
+    }
+    let created = kind == Some("created");
     let action = if created {
         "agent.created"
     } else {
@@ -373,20 +429,23 @@ pub fn list(
 
 /// Removes one agent.
 pub fn delete(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, id: &str) -> Result<()> {
-    doc::update(
+    let mut pending = Pending::new(kv, &caller.account);
+    let removed = doc::update(
         kv,
         &keys::agents(&caller.account),
         |list: Option<AgentList>| {
             let list = list.unwrap_or_default();
             let mut items = list.items.clone();
-            let before = items.len();
-            items.retain(|a| a.id.as_str() != id);
-            if items.len() == before {
-                return Err(not_found(id));
-            }
-            Ok(Step::Write(write(list, items), ()))
+            let i = items
+                .iter()
+                .position(|a| a.id.as_str() == id)
+                .ok_or_else(|| not_found(id))?;
+            let removed = items.remove(i).id;
+            pending.hold(1)?;
+            Ok(Step::Write(write(list, items), removed))
         },
     )?;
+    pending.commit(clock, AGENT_UPDATED, [change(&removed, "removed", None)])?;
     audit::record(
         kv,
         clock,
@@ -407,7 +466,8 @@ pub fn set_status(
     available: bool,
 ) -> Result<Agent> {
     let now = clock.now();
-    let agent = doc::update(
+    let mut pending = Pending::new(kv, &caller.account);
+    let (agent, changed) = doc::update(
         kv,
         &keys::agents(&caller.account),
         |list: Option<AgentList>| {
@@ -419,16 +479,24 @@ pub fn set_status(
                 .ok_or_else(|| not_found(id))?;
             let current = &list.items[i];
             if current.online == online && current.available == available {
-                return Ok(Step::Keep(current.clone()));
+                return Ok(Step::Keep((current.clone(), false)));
             }
             let mut items = list.items.clone();
             items[i].online = online;
             items[i].available = available;
             items[i].updated_at = now;
             let agent = items[i].clone();
-            Ok(Step::Write(write(list, items), agent))
+            pending.hold(1)?;
+            Ok(Step::Write(write(list, items), (agent, true)))
         },
     )?;
+    if changed {
+        pending.commit(
+            clock,
+            AGENT_UPDATED,
+            [change(&agent.id, "status", Some(&agent))],
+        )?;
+    }
     audit::record(
         kv,
         clock,
@@ -652,6 +720,172 @@ mod tests {
         assert_eq!(
             actions,
             ["agent.synced", "agent.status_changed", "agent.deleted"]
+        );
+    }
+
+    fn events(w: &World) -> Vec<(String, String, String)> {
+        let page =
+            crate::events::page(&w.kv, &w.clock, &w.caller.account, None, 100, 0, &|| {}).unwrap();
+        page.items
+            .iter()
+            .map(|e| {
+                assert_eq!(e.kind, AGENT_UPDATED);
+                assert_eq!(e.conversation_id, None);
+                let agent = &e.data["agent"];
+                if e.data["change"] == "removed" {
+                    assert!(agent.is_null(), "a removed agent has no state: {e:?}");
+                } else {
+                    assert_eq!(agent["id"], e.data["agent_id"], "{e:?}");
+                }
+                (
+                    e.data["agent_id"].as_str().unwrap().to_string(),
+                    e.data["change"].as_str().unwrap().to_string(),
+                    agent["name"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn event(id: &str, change: &str, name: &str) -> (String, String, String) {
+        (id.into(), change.into(), name.into())
+    }
+
+    #[test]
+    fn each_agent_a_sync_changes_is_one_event_in_id_order() {
+        let w = world();
+        w.sync(json!([{"id": "bob", "name": "Bob"}, {"id": "alice", "name": "Alice"}]))
+            .unwrap();
+        w.sync(json!([{"id": "alice", "name": "Alice B."}, {"id": "carol", "name": "Carol"}]))
+            .unwrap();
+        assert_eq!(
+            events(&w),
+            [
+                event("alice", "created", "Alice"),
+                event("bob", "created", "Bob"),
+                event("alice", "updated", "Alice B."),
+                event("bob", "removed", ""),
+                event("carol", "created", "Carol"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sync_or_put_that_changes_nothing_appends_no_event() {
+        let w = world();
+        let body = json!([{"id": "alice", "name": "Alice", "online": true}]);
+        w.sync(body.clone()).unwrap();
+        w.clock.advance(1_000);
+        w.sync(body).unwrap();
+        let input = parse_one("alice", &json!({"name": "Alice"})).unwrap();
+        upsert(&w.kv, &w.clock, &w.caller, &input).unwrap();
+        set_status(&w.kv, &w.clock, &w.caller, "alice", true, false).unwrap();
+        assert_eq!(events(&w), [event("alice", "created", "Alice")]);
+        let head = crate::events::log(&w.kv, &w.caller.account).head().unwrap();
+        assert_eq!(head, 1, "no number was taken for a no-op");
+    }
+
+    #[test]
+    fn put_status_and_delete_each_append_one_event() {
+        let w = world();
+        let input = parse_one("alice", &json!({"name": "Alice"})).unwrap();
+        upsert(&w.kv, &w.clock, &w.caller, &input).unwrap();
+        let input = parse_one("alice", &json!({"name": "Alice A."})).unwrap();
+        upsert(&w.kv, &w.clock, &w.caller, &input).unwrap();
+        set_status(&w.kv, &w.clock, &w.caller, "alice", true, true).unwrap();
+        set_status(&w.kv, &w.clock, &w.caller, "alice", true, true).unwrap();
+        delete(&w.kv, &w.clock, &w.caller, "alice").unwrap();
+        assert_eq!(
+            events(&w),
+            [
+                event("alice", "created", "Alice"),
+                event("alice", "updated", "Alice A."),
+                event("alice", "status", "Alice A."),
+                event("alice", "removed", ""),
+            ]
+        );
+        let page =
+            crate::events::page(&w.kv, &w.clock, &w.caller.account, None, 10, 0, &|| {}).unwrap();
+        assert_eq!(page.items[2].data["agent"]["online"], true);
+        let seqs: Vec<u64> = page.items.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_failed_change_appends_no_event_and_leaves_no_gap() {
+        let w = world();
+        assert!(set_status(&w.kv, &w.clock, &w.caller, "ghost", true, true).is_err());
+        assert!(delete(&w.kv, &w.clock, &w.caller, "ghost").is_err());
+        assert!(
+            w.sync(json!([{"id": "a", "name": "A", "email": "bad"}]))
+                .is_err()
+        );
+        assert!(events(&w).is_empty());
+        assert_eq!(
+            crate::events::log(&w.kv, &w.caller.account).head().unwrap(),
+            0
+        );
+    }
+
+    /// A store where another request's write lands just before the first
+    /// compare-and-swap: that attempt loses and the step runs again.
+    struct Racing<'a> {
+        inner: &'a MemoryStore,
+        race: std::cell::RefCell<Option<Box<dyn FnOnce() + 'a>>>,
+    }
+
+    impl KeyValue for Racing<'_> {
+        fn get(&self, key: &str) -> crate::store::StoreResult<Option<Vec<u8>>> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> crate::store::StoreResult<()> {
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> crate::store::StoreResult<()> {
+            self.inner.delete(key)
+        }
+        fn exists(&self, key: &str) -> crate::store::StoreResult<bool> {
+            self.inner.exists(key)
+        }
+        fn increment(&self, key: &str, delta: i64) -> crate::store::StoreResult<i64> {
+            self.inner.increment(key, delta)
+        }
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: Option<&[u8]>,
+            new: &[u8],
+        ) -> crate::store::StoreResult<bool> {
+            let race = self.race.borrow_mut().take();
+            if let Some(race) = race {
+                race();
+            }
+            self.inner.compare_and_swap(key, expected, new)
+        }
+    }
+
+    #[test]
+    fn a_sync_that_loses_to_the_same_concurrent_sync_appends_nothing() {
+        let w = world();
+        let body = json!([{"id": "alice", "name": "Alice"}]);
+        let racing = Racing {
+            inner: &w.kv,
+            race: std::cell::RefCell::new(Some(Box::new(|| {
+                w.sync(body.clone()).unwrap();
+            }))),
+        };
+        let inputs = parse_list(&body).unwrap();
+        let outcome = sync(&racing, &w.clock, &w.caller, &inputs).unwrap();
+        assert_eq!(outcome, SyncOutcome::default(), "the other sync did it");
+        assert_eq!(events(&w), [event("alice", "created", "Alice")]);
+        let page =
+            crate::events::page(&w.kv, &w.clock, &w.caller.account, None, 10, 0, &|| {}).unwrap();
+        assert_eq!(
+            page.items[0].seq, 2,
+            "number 1 (held by the loser) is a tombstone"
+        );
+        assert_eq!(
+            crate::events::log(&w.kv, &w.caller.account).head().unwrap(),
+            2
         );
     }
 }

@@ -9,11 +9,18 @@
 //! from the old values' indexes *after*; readers check each candidate against
 //! the customer itself. So an index may briefly name a customer too many
 //! (filtered out on read) but never one too few.
+//!
+//! Every tagging that changes a customer, through the API or identify, is
+//! one `customer.updated` event ([`crate::events::CUSTOMER_UPDATED`]);
+//! tagging with the same fields again appends none. The untagged record
+//! [`ensure`] creates for a new chat is not one: `conversation.created`
+//! already tells it.
 
 use crate::audit;
 use crate::auth::Caller;
 use crate::doc::{self, Step};
 use crate::error::{Error, Result};
+use crate::events::{CUSTOMER_UPDATED, Pending};
 use crate::ids::{AccountId, CustomerId};
 use crate::input::{Errors, Object, is_email};
 use crate::keys;
@@ -80,6 +87,15 @@ struct Stored {
     v: u32,
     #[serde(flatten)]
     customer: Customer,
+}
+
+/// The `data` of a `customer.updated` event.
+#[derive(Serialize)]
+struct Change<'a> {
+    customer_id: &'a CustomerId,
+    /// `created` or `updated`.
+    change: &'static str,
+    customer: &'a Customer,
 }
 
 /// The fields of a tagging request. A PUT replaces them all: a field left
@@ -282,7 +298,8 @@ pub fn put(
         index_add(kv, key, customer_id)?;
     }
     let key = keys::customer(account, customer_id);
-    let (customer, previous) = doc::update(kv, &key, |current: Option<Stored>| {
+    let mut pending = Pending::new(kv, account);
+    let (customer, previous, changed) = doc::update(kv, &key, |current: Option<Stored>| {
         let current = current.map(|stored| stored.customer);
         let customer = Customer {
             customer_id: customer_id.clone(),
@@ -297,14 +314,24 @@ pub fn put(
         if let Some(current) = &current
             && to_input(current) == *input
         {
-            return Ok(Step::Keep((current.clone(), Some(current.clone()))));
+            return Ok(Step::Keep((current.clone(), Some(current.clone()), false)));
         }
         let stored = Stored {
             v: 1,
             customer: customer.clone(),
         };
-        Ok(Step::Write(stored, (customer, current)))
+        pending.hold(1)?;
+        Ok(Step::Write(stored, (customer, current, true)))
     })?;
+    let created = previous.is_none();
+    if changed {
+        let change = Change {
+            customer_id,
+            change: if created { "created" } else { "updated" },
+            customer: &customer,
+        };
+        pending.commit(clock, CUSTOMER_UPDATED, [change])?;
+    }
     if let Some(previous) = &previous {
         for old_key in index_keys(account, &to_input(previous)) {
             if !new_keys.contains(&old_key) {
@@ -312,7 +339,6 @@ pub fn put(
             }
         }
     }
-    let created = previous.is_none();
     let action = if created {
         "customer.created"
     } else {
@@ -605,5 +631,54 @@ mod tests {
         let other = AccountId::generate();
         assert!(matches!(get(&w.kv, &other, "c1"), Err(Error::NotFound(_))));
         assert!(find(&w.kv, &other, &by_id("123")).unwrap().is_empty());
+    }
+
+    fn events(w: &World) -> Vec<crate::events::Event> {
+        crate::events::page(&w.kv, &w.clock, &w.caller.account, None, 100, 0, &|| {})
+            .unwrap()
+            .items
+    }
+
+    #[test]
+    fn each_tagging_that_changes_the_customer_is_one_event() {
+        let w = world();
+        let (created, _) = w.put("c1", john()).unwrap();
+        w.clock.advance(1_000);
+        w.put("c1", john()).unwrap();
+        w.put("c1", json!({"id": 123, "labels": ["vip"]})).unwrap();
+        let events = events(&w);
+        let changes: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| {
+                assert_eq!(e.kind, CUSTOMER_UPDATED);
+                assert_eq!(e.conversation_id, None);
+                assert_eq!(e.data["customer_id"], "c1");
+                (
+                    e.data["change"].as_str().unwrap(),
+                    e.data["customer"]["labels"][0].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(changes, [("created", "foo"), ("updated", "vip")]);
+        assert_eq!(events[0].data["customer"], json!(created));
+        assert_eq!(events[1].data["customer"]["email"], Value::Null);
+    }
+
+    #[test]
+    fn a_tagging_that_changes_nothing_appends_no_event() {
+        let w = world();
+        w.put("c1", john()).unwrap();
+        w.put("c1", john()).unwrap();
+        ensure(
+            &w.kv,
+            &w.clock,
+            &w.caller.account,
+            &CustomerId::parse("c2").unwrap(),
+        )
+        .unwrap();
+        w.put("c2", json!({})).unwrap();
+        assert_eq!(events(&w).len(), 1);
+        let head = crate::events::log(&w.kv, &w.caller.account).head().unwrap();
+        assert_eq!(head, 1, "no number was taken for a no-op");
     }
 }

@@ -3,9 +3,11 @@
 //! Events are `{seq, type, at, conversation_id, data}` with `seq` from the
 //! log's atomic sequence (see [`crate::seqlog`]); `GET /api/v1/events` pages
 //! and long-polls it, the conversation change feed reads it, and webhook
-//! fan-out will too. Types written here: `conversation.created`,
-//! `message.created`, `conversation.assigned`, `conversation.closed`,
-//! `conversation.reopened`.
+//! fan-out will too. Types: `conversation.created`, `message.created`,
+//! `conversation.assigned`, `conversation.closed`, `conversation.reopened`
+//! (written by [`emit`], with a `conversation_id`), and the account-level
+//! [`AGENT_UPDATED`] and [`CUSTOMER_UPDATED`] (written through [`Pending`],
+//! without one: the change feed skips them).
 //!
 //! **Exactly once.** [`emit`] takes the event's number *first*, then applies
 //! the change (`change`), then records the number as the conversation's
@@ -17,6 +19,13 @@
 //! - if the store fails on the very last write (the event itself), the
 //!   change stays without its event. That needs a store that accepted the
 //!   previous write a moment ago and fails now; it is logged.
+//!
+//! [`Pending`] follows the same order for changes that are not a
+//! conversation's and may be several events at once (a whole-list sync of
+//! agents): the writer takes the numbers inside its compare-and-swap step,
+//! before the change is written, and commits the events after it; numbers
+//! it does not use (the change turned out a no-op, or failed) are
+//! tombstoned when the `Pending` is dropped.
 //!
 //! **Latest activity** (`acct:<a>:conv:<c>:activity`) only grows: it is
 //! raised to `n` with compare-and-swap, and a writer that finds a larger
@@ -54,6 +63,14 @@ pub const CONVERSATION_CLOSED: &str = "conversation.closed";
 /// A closed conversation got a visitor message (`data`: `{by}`).
 pub const CONVERSATION_REOPENED: &str = "conversation.reopened";
 
+/// An agent was created, changed, removed or changed presence (`data`:
+/// `{agent_id, change: created|updated|removed|status, agent}`, `agent` the
+/// agent now, `null` when removed).
+pub const AGENT_UPDATED: &str = "agent.updated";
+/// A customer was tagged or its tags changed, through the API or identify
+/// (`data`: `{customer_id, change: created|updated, customer}`).
+pub const CUSTOMER_UPDATED: &str = "customer.updated";
+
 /// One event, as stored (with `v`) and listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -76,6 +93,88 @@ struct Stored<'a> {
     v: u32,
     #[serde(flatten)]
     event: &'a Event,
+}
+
+/// An account-level event as stored: the payload is written as it is,
+/// without going through [`Value`].
+#[derive(Serialize)]
+struct StoredData<'a, T> {
+    v: u32,
+    seq: u64,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    at: Timestamp,
+    data: T,
+}
+
+/// Event numbers taken for a change that is not a conversation's, before
+/// the change is written (see the module docs). Dropping it tombstones the
+/// numbers not committed, so no path leaves a gap for the grace period.
+pub struct Pending<'a> {
+    log: Log<'a>,
+    numbers: Vec<u64>,
+}
+
+impl<'a> Pending<'a> {
+    /// Holds no number yet.
+    pub fn new(kv: &'a dyn KeyValue, account: &'a AccountId) -> Self {
+        Pending {
+            log: log(kv, account),
+            numbers: Vec::new(),
+        }
+    }
+
+    /// Makes sure at least `count` numbers are held, taking the missing ones
+    /// with one increment. Call it in the change's compare-and-swap step,
+    /// once the step knows how many events its write makes: a retried step
+    /// reuses the numbers already held.
+    pub fn hold(&mut self, count: usize) -> Result<()> {
+        let missing = count.saturating_sub(self.numbers.len()) as u64;
+        if missing > 0 {
+            let last = self.log.reserve_many(missing)?;
+            self.numbers.extend(last + 1 - missing..=last);
+        }
+        Ok(())
+    }
+
+    /// Writes `items` as events of type `kind`, one per held number in
+    /// order, once the change is written; numbers left over are tombstoned.
+    /// Every item is attempted; the first failure is returned.
+    pub fn commit<T: Serialize>(
+        mut self,
+        clock: &dyn Clock,
+        kind: &str,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<()> {
+        // Taken after every number: an entry's time is never earlier than
+        // its number, which readers' grace period relies on.
+        let at = clock.now();
+        let mut numbers = std::mem::take(&mut self.numbers).into_iter();
+        let mut outcome = Ok(());
+        for (data, seq) in items.into_iter().zip(numbers.by_ref()) {
+            let entry = StoredData {
+                v: 1,
+                seq,
+                kind,
+                at,
+                data,
+            };
+            if let Err(e) = self.log.put(seq, &entry) {
+                eprintln!("warning: writing event {seq} ({kind}) failed: {e}");
+                outcome = outcome.and(Err(e));
+            }
+        }
+        self.numbers.extend(numbers);
+        outcome
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        for n in self.numbers.drain(..) {
+            self.log.tombstone(n);
+        }
+    }
 }
 
 /// A conversation's latest event.

@@ -518,4 +518,39 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn an_identify_that_changes_the_tags_is_one_customer_event() {
+        let (kv, clock, caller, site) = setup();
+        let vip = body(&site, "v1", json!({"labels": ["vip"]}));
+        identify(&kv, &clock, SIGNING_KEY, &vip).unwrap();
+        identify(&kv, &clock, SIGNING_KEY, &vip).unwrap();
+        identify(&kv, &clock, SIGNING_KEY, &body(&site, "v1", json!({}))).unwrap();
+        identify(
+            &kv,
+            &clock,
+            SIGNING_KEY,
+            &body(&site, "v1", json!({"email": "a@b.co"})),
+        )
+        .unwrap();
+        let page = crate::events::page(&kv, &clock, &caller.account, None, 10, 0, &|| {}).unwrap();
+        let changes: Vec<(&str, &str, &Value)> = page
+            .items
+            .iter()
+            .map(|e| {
+                (
+                    e.kind.as_str(),
+                    e.data["change"].as_str().unwrap(),
+                    &e.data["customer"]["email"],
+                )
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("customer.updated", "created", &Value::Null),
+                ("customer.updated", "updated", &json!("a@b.co")),
+            ]
+        );
+    }
 }

@@ -67,7 +67,13 @@ impl<'a> Log<'a> {
     /// [`Log::put`] or [`Log::tombstone`] it (readers wait at the gap for at
     /// most the grace period until it does).
     pub fn reserve(&self) -> Result<u64> {
-        let n = self.kv.increment(&self.seq_key, 1)?;
+        self.reserve_many(1)
+    }
+
+    /// Takes the next `count` numbers at once and returns the last one (the
+    /// first is `last + 1 - count`); the caller puts or tombstones each.
+    pub fn reserve_many(&self, count: u64) -> Result<u64> {
+        let n = self.kv.increment(&self.seq_key, count as i64)?;
         u64::try_from(n).map_err(|_| Error::Corrupt(format!("{}: {n}", self.seq_key)))
     }
 

@@ -202,6 +202,7 @@ fn a_visitor_message_reopens_a_closed_conversation_but_an_agent_reply_does_not()
     assert_eq!(
         w.event_types(),
         [
+            events::AGENT_UPDATED,
             CONVERSATION_CREATED,
             CONVERSATION_CLOSED,
             events::MESSAGE_CREATED,
@@ -226,12 +227,13 @@ fn repeated_closes_and_assignments_record_one_event_each() {
     assert_eq!(
         w.event_types(),
         [
+            events::AGENT_UPDATED,
             CONVERSATION_CREATED,
             CONVERSATION_ASSIGNED,
             CONVERSATION_CLOSED
         ]
     );
-    let assigned = &w.events()[1];
+    let assigned = &w.events()[2];
     assert_eq!(assigned.data["agent_id"], "alice");
     assert_eq!(assigned.data["previous_agent_id"], Value::Null);
 }
@@ -411,4 +413,35 @@ fn a_waiting_visitor_poll_returns_the_reply_that_arrives_meanwhile() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].text, "Hello from Alice");
     assert_eq!(sleeps.get(), 3);
+}
+
+#[test]
+fn the_feed_skips_agent_and_customer_events() {
+    let w = world();
+    let (first, _) = w.start("visitor-1", None);
+    w.agents(&[("alice", true)]);
+    agents::set_status(&w.kv, &w.clock, &w.caller, "alice", false, false).unwrap();
+    let (id, input) =
+        customers::parse_put("visitor-1", &json!({"id": 7, "labels": ["vip"]})).unwrap();
+    customers::put(&w.kv, &w.clock, &w.caller, &id, &input).unwrap();
+    assert_eq!(
+        w.event_types(),
+        [
+            CONVERSATION_CREATED,
+            events::AGENT_UPDATED,
+            events::AGENT_UPDATED,
+            events::CUSTOMER_UPDATED
+        ]
+    );
+    let (ids, cursor) = w.feed_ids(None, 50);
+    assert_eq!(ids, [first.conversation_id.to_string()]);
+    let (none, same) = w.feed_ids(Some(&cursor), 50);
+    assert!(none.is_empty());
+    assert_eq!(
+        same, cursor,
+        "the cursor is past the skipped events already"
+    );
+    let (second, _) = w.start("visitor-2", None);
+    let (ids, _) = w.feed_ids(Some(&cursor), 50);
+    assert_eq!(ids, [second.conversation_id.to_string()]);
 }

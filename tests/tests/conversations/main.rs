@@ -4,6 +4,7 @@
 //! log. One test binary; one fresh host per test.
 
 mod access;
+mod account_events;
 mod concurrency;
 mod feed;
 mod flow;
