@@ -60,7 +60,10 @@ pub struct Rule {
 }
 
 /// A condition of a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored as `{"type": "<snake_case variant>", ...fields}`; `Deserialize` is
+/// by hand (see below), the same format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Condition {
     /// At least one agent is online.
@@ -79,6 +82,59 @@ pub enum Condition {
         /// The threshold.
         at_least: u64,
     },
+}
+
+/// The derived `Deserialize` of an internally tagged enum buffers the
+/// document in serde's generic `Content` tree first, ~20 KB of wasm in every
+/// component that reads rules. Stored documents are parsed into a
+/// `serde_json::Value` anyway ([`crate::doc::from_json`]), so this reads the
+/// object, dispatches on `type` and lets derived structs read the fields
+/// (unknown fields are ignored, as by the derive).
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        #[derive(Deserialize)]
+        struct Seconds {
+            seconds: u64,
+        }
+        #[derive(Deserialize)]
+        struct AtLeast {
+            at_least: u64,
+        }
+        let object = serde_json::Map::deserialize(deserializer)?;
+        let kind = match object.get("type") {
+            Some(Value::String(kind)) => kind.clone(),
+            Some(_) => return Err(D::Error::custom("the condition type is not a string")),
+            None => return Err(D::Error::missing_field("type")),
+        };
+        let fields = Value::Object(object);
+        let map = |e: serde_json::Error| D::Error::custom(e);
+        Ok(match kind.as_str() {
+            "agents_online" => Condition::AgentsOnline,
+            "agents_available" => Condition::AgentsAvailable,
+            "opening_hours" => {
+                Condition::OpeningHours(OpeningHours::deserialize(fields).map_err(map)?)
+            }
+            "time_on_page" => Condition::TimeOnPage {
+                seconds: Seconds::deserialize(fields).map_err(map)?.seconds,
+            },
+            "visit" => Condition::Visit {
+                at_least: AtLeast::deserialize(fields).map_err(map)?.at_least,
+            },
+            other => {
+                return Err(D::Error::unknown_variant(
+                    other,
+                    &[
+                        "agents_online",
+                        "agents_available",
+                        "opening_hours",
+                        "time_on_page",
+                        "visit",
+                    ],
+                ));
+            }
+        })
+    }
 }
 
 /// Weekly opening hours as the caller wrote them (validated on input).

@@ -802,6 +802,32 @@ fn the_documented_example_rule_is_accepted_and_round_trips() {
 }
 
 #[test]
+fn stored_rules_read_back_as_written() {
+    let body = json!([{"id": "office", "conditions": [{"type": "agents_online"},
+        {"type": "agents_available"}, {"type": "opening_hours", "timezone":
+        "Europe/Vienna", "weekly": {"mon": [["09:00", "17:00"]]}},
+        {"type": "time_on_page", "seconds": 30}, {"type": "visit", "at_least": 2}]}]);
+    let rules = parse_rules(&body).unwrap();
+    let stored = serde_json::to_vec(&rules).unwrap();
+    assert_eq!(crate::doc::from_json::<Vec<Rule>>(&stored).unwrap(), rules);
+    assert_eq!(serde_json::from_slice::<Vec<Rule>>(&stored).unwrap(), rules);
+    let read = |text: &str| crate::doc::from_json::<Condition>(text.as_bytes());
+    assert_eq!(
+        read(r#"{"type": "visit", "at_least": 3, "extra": 1}"#).unwrap(),
+        Condition::Visit { at_least: 3 }
+    );
+    for bad in [
+        r#"{"type": "weather"}"#,
+        r#"{"seconds": 3}"#,
+        r#"{"type": 1}"#,
+        r#"{"type": "visit"}"#,
+        "[]",
+    ] {
+        assert!(read(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn overrides_are_read_and_a_past_until_is_refused() {
     let now = at("2026-06-10T12:00:00Z");
     assert_eq!(
