@@ -29,10 +29,6 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 /// Which request a connection is about to send, for builders that vary it
 /// (distinct ids, rotating keys).
 #[derive(Clone, Copy, Debug)]
-#[allow(
-    dead_code,
-    reason = "for scenarios whose requests vary (distinct ids); the first ones do not"
-)]
 pub struct Call {
     /// The connection's index, `0..concurrency`.
     pub connection: usize,
@@ -247,7 +243,8 @@ pub async fn fetch(addr: SocketAddr, req: Request<Full<Bytes>>) -> Result<(Statu
         .map_err(|_| anyhow!("no answer within {REQUEST_TIMEOUT:?}"))?
 }
 
-fn with_host(mut req: Request<Full<Bytes>>, addr: SocketAddr) -> Request<Full<Bytes>> {
+/// Adds `Host` (the server's address) unless the request has one.
+pub fn with_host(mut req: Request<Full<Bytes>>, addr: SocketAddr) -> Request<Full<Bytes>> {
     if !req.headers().contains_key(header::HOST)
         && let Ok(host) = header::HeaderValue::from_str(&addr.to_string())
     {

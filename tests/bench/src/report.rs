@@ -3,7 +3,7 @@
 
 use crate::load::{LoadConfig, Stats};
 use crate::prereqs::ComponentSize;
-use crate::scenarios::{FLOOR, Scenario};
+use crate::scenarios::{Comparison, FLOOR, Findings, Goal, Options, Scenario};
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,10 +12,25 @@ pub const MAX_COMPONENT_BYTES: u64 = 400_000;
 
 pub struct Measured<'a> {
     pub scenario: &'a Scenario,
-    pub stats: Stats,
+    pub outcome: Outcome,
 }
 
-pub fn print_header(config: &LoadConfig, host: &Path) {
+/// A load scenario's statistics, or what a probe found.
+pub enum Outcome {
+    Load(Stats),
+    Probe(Findings),
+}
+
+impl Measured<'_> {
+    fn stats(&self) -> Option<&Stats> {
+        match &self.outcome {
+            Outcome::Load(stats) => Some(stats),
+            Outcome::Probe(_) => None,
+        }
+    }
+}
+
+pub fn print_header(config: &LoadConfig, host: &Path, options: &Options) {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("edgechat-bench: components --profile wasm, host --release, bench --release");
     println!("host: {}", host.display());
@@ -24,6 +39,11 @@ pub fn print_header(config: &LoadConfig, host: &Path) {
         config.concurrency,
         config.warmup.as_secs(),
         config.duration.as_secs()
+    );
+    println!(
+        "data: conversation poll on 1000 and {} conversations (--big-conversations), \
+         seeded over {} connections; {} long-poll wake-ups timed",
+        options.big_conversations, options.seed_concurrency, options.longpoll_samples
     );
     println!(
         "machine: {cores} cores, shared by the load generator and the server under test \
@@ -44,25 +64,27 @@ fn load_average() -> Option<String> {
 
 pub fn print_results(results: &[Measured<'_>]) {
     let floor = floor_rps(results);
+    let width = name_width(results);
     println!(
-        "{:<10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}  what",
+        "{:<width$} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}  what",
         "target", "req/s", "p50", "p99", "vs floor", "cpu/req", "load/req", "errors"
     );
     for m in results {
+        let Some(stats) = m.stats() else { continue };
         let ratio = match floor {
-            Some(floor) if floor > 0.0 => format!("{:.2}", m.stats.requests_per_sec() / floor),
+            Some(floor) if floor > 0.0 => format!("{:.2}", stats.requests_per_sec() / floor),
             _ => "-".into(),
         };
         println!(
-            "{:<10} {:>10.0} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}  {}",
+            "{:<width$} {:>10.0} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}  {}",
             m.scenario.name,
-            m.stats.requests_per_sec(),
-            millis(m.stats.percentile(0.5)),
-            millis(m.stats.percentile(0.99)),
+            stats.requests_per_sec(),
+            millis(stats.percentile(0.5)),
+            millis(stats.percentile(0.99)),
             ratio,
-            micros(m.stats.server_cpu_per_request()),
-            micros(m.stats.client_cpu_per_request()),
-            m.stats.errors,
+            micros(stats.server_cpu_per_request()),
+            micros(stats.client_cpu_per_request()),
+            stats.errors,
             m.scenario.about
         );
     }
@@ -71,11 +93,12 @@ pub fn print_results(results: &[Measured<'_>]) {
          other load than req/s); load/req: the load generator's"
     );
     for m in results {
-        if let Some(error) = &m.stats.first_error {
+        let Some(stats) = m.stats() else { continue };
+        if let Some(error) = &stats.first_error {
             println!(
                 "{}: {} errors, first: {}",
                 m.scenario.name,
-                m.stats.errors,
+                stats.errors,
                 error.trim()
             );
         }
@@ -83,11 +106,39 @@ pub fn print_results(results: &[Measured<'_>]) {
     println!();
 }
 
+/// What the probes measured, one block each.
+pub fn print_findings(results: &[Measured<'_>]) {
+    let mut any = false;
+    for m in results {
+        let Outcome::Probe(findings) = &m.outcome else {
+            continue;
+        };
+        any = true;
+        println!("{} ({}):", m.scenario.name, m.scenario.about);
+        for line in &findings.lines {
+            println!("  {line}");
+        }
+    }
+    if any {
+        println!();
+    }
+}
+
+fn name_width(results: &[Measured<'_>]) -> usize {
+    results
+        .iter()
+        .map(|m| m.scenario.name.len())
+        .chain(["target".len()])
+        .max()
+        .unwrap_or_default()
+}
+
 fn floor_rps(results: &[Measured<'_>]) -> Option<f64> {
     results
         .iter()
         .find(|m| m.scenario.name == FLOOR)
-        .map(|m| m.stats.requests_per_sec())
+        .and_then(|m| m.stats())
+        .map(Stats::requests_per_sec)
 }
 
 fn micros(cpu: Option<Duration>) -> String {
@@ -139,39 +190,63 @@ pub fn print_sizes(sizes: &[ComponentSize]) {
 
 /// Prints one line per target; true when all were met and no scenario failed
 /// requests.
-pub fn print_verdicts(results: &[Measured<'_>], sizes: &[ComponentSize]) -> bool {
+pub fn print_verdicts(
+    results: &[Measured<'_>],
+    comparisons: &[Comparison],
+    sizes: &[ComponentSize],
+) -> bool {
+    println!("targets:");
     let mut all_met = true;
     let floor = floor_rps(results);
     for m in results {
-        if m.stats.errors > 0 {
-            all_met = false;
-            println!(
-                "{}: INVALID, {} requests failed",
-                m.scenario.name, m.stats.errors
-            );
-        }
-        let Some(min) = m.scenario.min_ratio_to_floor else {
-            continue;
+        let name = m.scenario.name;
+        let stats = match &m.outcome {
+            Outcome::Load(stats) => stats,
+            Outcome::Probe(findings) => {
+                for check in &findings.checks {
+                    all_met &= check.met;
+                    println!("{name}: {}: {}", check.what, verdict(check.met));
+                }
+                continue;
+            }
         };
-        match floor {
-            Some(floor) if floor > 0.0 => {
-                let ratio = m.stats.requests_per_sec() / floor;
-                let met = ratio >= min;
+        if stats.errors > 0 {
+            all_met = false;
+            println!("{name}: INVALID, {} requests failed", stats.errors);
+        }
+        let rps = stats.requests_per_sec();
+        match m.scenario.goal {
+            None => {}
+            Some(Goal::RequestsPerSec(min)) => {
+                let met = rps >= min;
                 all_met &= met;
                 println!(
-                    "{}: {ratio:.2} of the floor's requests/s (target >= {min:.2}): {}",
-                    m.scenario.name,
-                    if met { "MET" } else { "MISSED" }
+                    "{name}: {rps:.0} requests/s (target >= {min:.0}/s): {}",
+                    verdict(met)
                 );
             }
-            _ => {
-                all_met = false;
-                println!(
-                    "{}: no floor measured, cannot check >= {min:.2}",
-                    m.scenario.name
-                );
-            }
+            Some(Goal::RatioToFloor(min)) => match floor {
+                Some(floor) if floor > 0.0 => {
+                    let ratio = rps / floor;
+                    let met = ratio >= min;
+                    all_met &= met;
+                    println!(
+                        "{name}: {ratio:.2} of the floor's requests/s (target >= {min:.2}): {}",
+                        verdict(met)
+                    );
+                }
+                _ => {
+                    all_met = false;
+                    println!("{name}: no floor measured, cannot check >= {min:.2}");
+                }
+            },
         }
+        if let Some(note) = m.scenario.note {
+            println!("  ({note})");
+        }
+    }
+    for comparison in comparisons {
+        all_met &= print_comparison(results, comparison);
     }
     let over: Vec<_> = sizes
         .iter()
@@ -205,4 +280,47 @@ pub fn print_verdicts(results: &[Measured<'_>], sizes: &[ComponentSize]) -> bool
         );
     }
     all_met
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "MET" } else { "MISSED" }
+}
+
+/// The large data set's p50 and p99 over the small one's; true when both
+/// are within the target or the pair was not run (`--only`).
+fn print_comparison(results: &[Measured<'_>], comparison: &Comparison) -> bool {
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|m| m.scenario.name == name)
+            .and_then(|m| m.stats())
+    };
+    let (Some(large), Some(small)) = (find(comparison.large), find(comparison.small)) else {
+        println!("{}: not run", comparison.what);
+        return true;
+    };
+    let ratio = |q: f64| -> Option<f64> {
+        let (l, s) = (large.percentile(q)?, small.percentile(q)?);
+        (s.as_nanos() > 0).then(|| l.as_secs_f64() / s.as_secs_f64())
+    };
+    let max = comparison.max_ratio;
+    match (ratio(0.5), ratio(0.99)) {
+        (Some(p50), Some(p99)) => {
+            let met = p50 <= max && p99 <= max;
+            println!(
+                "{}: p50 x{p50:.2} ({} vs {}), p99 x{p99:.2} ({} vs {}) (target <= x{max:.1}): {}",
+                comparison.what,
+                millis(large.percentile(0.5)),
+                millis(small.percentile(0.5)),
+                millis(large.percentile(0.99)),
+                millis(small.percentile(0.99)),
+                verdict(met)
+            );
+            met
+        }
+        _ => {
+            println!("{}: nothing completed, cannot compare", comparison.what);
+            false
+        }
+    }
 }

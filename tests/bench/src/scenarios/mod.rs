@@ -1,35 +1,129 @@
 //! The scenarios, in the order they run.
 //!
-//! A scenario is a name, the server it runs on, and a setup function. Setup
-//! gets the running server, seeds whatever the scenario needs (accounts,
-//! agents, conversations), checks one answer, and returns the request builder
-//! the load generator calls for every request. Adding one is a new entry in
-//! [`all`] and its setup function here.
+//! A scenario is a name, the server it runs on, and how it is measured:
+//! - [`Measure::Load`]: a setup function gets the running server, seeds what
+//!   the scenario needs (accounts, agents, conversations), checks one answer,
+//!   and returns the request builder the closed-loop load generator calls for
+//!   every request; the report shows req/s, p50, p99 and the ratio to the floor.
+//! - [`Measure::Probe`]: a function that takes its own measurement (latency
+//!   samples that need two connections in a choreography, sizes) and returns
+//!   [`Findings`]: lines to print and checks against the issues' targets.
+//!
+//! Adding one is a new entry in [`all`] and its function in the module of its
+//! area: [`api`] (integration API), [`conversations`], [`widget`].
+
+mod api;
+mod conversations;
+mod seed;
+mod widget;
 
 use crate::floor::STATIC_BODY;
 use crate::load::{self, Call, MakeRequest};
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{Method, Request};
+use hyper::{Method, Request, StatusCode, header};
+use serde_json::Value;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use conversations::comparisons;
+
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Seeds the server for a scenario and returns its request builder.
+/// Seeds the server for a load scenario and returns its request builder.
 pub type Setup = fn(Target) -> BoxFuture<Result<MakeRequest>>;
+
+/// Takes a measurement of its own on the running server.
+pub type Probe = fn(Target) -> BoxFuture<Result<Findings>>;
 
 pub struct Scenario {
     pub name: &'static str,
     /// One line for the report: what is measured.
     pub about: &'static str,
     pub server: Server,
-    /// The share of the floor's requests/s this scenario must reach, if any.
-    pub min_ratio_to_floor: Option<f64>,
-    pub setup: Setup,
+    pub measure: Measure,
+    /// The target this scenario's throughput must reach, if any.
+    pub goal: Option<Goal>,
+    /// Printed with the verdict: a reference figure to read the result against.
+    pub note: Option<&'static str>,
+}
+
+pub enum Measure {
+    Load(Setup),
+    Probe(Probe),
+}
+
+/// A throughput target for a load scenario.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Goal {
+    /// At least this share of the floor's requests/s.
+    RatioToFloor(f64),
+    /// At least this many successful requests/s.
+    RequestsPerSec(f64),
+}
+
+/// What a probe found: lines for the report, and targets met or missed.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub lines: Vec<String>,
+    pub checks: Vec<Check>,
+}
+
+/// One target of an issue, with the figure it was checked against.
+#[derive(Debug)]
+pub struct Check {
+    /// The figure and the target, e.g. `p50 12.3 ms (target <= 20 ms)`.
+    pub what: String,
+    pub met: bool,
+}
+
+/// Two load scenarios whose latencies must stay close: the same request on a
+/// small and on a large data set. Both p50 and p99 of `large` must be at most
+/// `max_ratio` times those of `small`.
+#[derive(Debug)]
+pub struct Comparison {
+    pub what: String,
+    pub large: &'static str,
+    pub small: &'static str,
+    pub max_ratio: f64,
+}
+
+impl Scenario {
+    fn new(name: &'static str, about: &'static str, server: Server, measure: Measure) -> Self {
+        Scenario {
+            name,
+            about,
+            server,
+            measure,
+            goal: None,
+            note: None,
+        }
+    }
+
+    fn load(name: &'static str, about: &'static str, server: Server, setup: Setup) -> Self {
+        Scenario::new(name, about, server, Measure::Load(setup))
+    }
+
+    fn probe(name: &'static str, about: &'static str, server: Server, probe: Probe) -> Self {
+        Scenario::new(name, about, server, Measure::Probe(probe))
+    }
+
+    fn goal(self, goal: Goal) -> Self {
+        Scenario {
+            goal: Some(goal),
+            ..self
+        }
+    }
+
+    fn note(self, note: &'static str) -> Self {
+        Scenario {
+            note: Some(note),
+            ..self
+        }
+    }
 }
 
 /// A server the bench starts for a group of scenarios.
@@ -49,10 +143,13 @@ pub struct HostApp {
     pub variables: &'static [(&'static str, &'static str)],
 }
 
+/// The main app's admin token (creates accounts).
+pub const ADMIN_TOKEN: &str = "bench-admin-token";
+
 pub const MAIN_APP: HostApp = HostApp {
     manifest: "spin.toml",
     variables: &[
-        ("SPIN_VARIABLE_ADMIN_TOKEN", "bench-admin-token"),
+        ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
     ],
 };
@@ -75,29 +172,32 @@ impl Server {
 pub const FLOOR: &str = "floor";
 
 pub fn all() -> Vec<Scenario> {
-    vec![
-        Scenario {
-            name: FLOOR,
-            about: "native hyper server, same static body",
-            server: Server::Floor,
-            min_ratio_to_floor: None,
-            setup: static_body,
-        },
-        Scenario {
-            name: "healthz",
-            about: "GET /healthz: health component, one SQLite key-value read",
-            server: Server::Host(MAIN_APP),
-            min_ratio_to_floor: None,
-            setup: healthz,
-        },
-        Scenario {
-            name: "static",
-            about: "GET /probe/static: probe component, no host calls",
-            server: Server::Host(PROBE_APP),
-            min_ratio_to_floor: Some(0.3),
-            setup: static_body,
-        },
-    ]
+    let main = Server::Host(MAIN_APP);
+    let mut scenarios = vec![
+        Scenario::load(
+            FLOOR,
+            "native hyper server, same static body",
+            Server::Floor,
+            static_body,
+        ),
+        Scenario::load(
+            "healthz",
+            "GET /healthz: health component, one SQLite key-value read",
+            main,
+            healthz,
+        ),
+        Scenario::load(
+            "static",
+            "GET /probe/static: probe component, no host calls",
+            Server::Host(PROBE_APP),
+            static_body,
+        )
+        .goal(Goal::RatioToFloor(0.3)),
+    ];
+    scenarios.extend(api::scenarios(main));
+    scenarios.extend(conversations::scenarios(main));
+    scenarios.extend(widget::scenarios(main));
+    scenarios
 }
 
 /// The scenarios `--only` names, plus the floor; all of them without `--only`.
@@ -136,15 +236,41 @@ pub fn group_by_server(scenarios: &[Scenario]) -> Vec<Group<'_>> {
     groups
 }
 
-/// The running server a scenario's setup talks to.
+/// How the bench was asked to run: what setups and probes size themselves by.
 #[derive(Clone, Debug)]
+pub struct Options {
+    /// The load's connections: setups seed one conversation per connection.
+    pub concurrency: usize,
+    /// Connections used to seed data (conversations, customers).
+    pub seed_concurrency: usize,
+    /// Conversations in the large account of the conversation-poll comparison.
+    pub big_conversations: usize,
+    /// Replies timed by the long-poll wake-up probe.
+    pub longpoll_samples: usize,
+}
+
+/// The running server a scenario's setup talks to, the run's options, and
+/// what earlier scenarios on the same server seeded.
+#[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    pub options: Arc<Options>,
+    fixtures: Arc<Fixtures>,
+}
+
+/// Data seeded once per server and shared by the scenarios that need it.
+#[derive(Default)]
+struct Fixtures {
+    feeds: tokio::sync::OnceCell<conversations::Feeds>,
 }
 
 impl Target {
-    pub fn new(addr: SocketAddr) -> Self {
-        Target { addr }
+    pub fn new(addr: SocketAddr, options: Arc<Options>) -> Self {
+        Target {
+            addr,
+            options,
+            fixtures: Arc::default(),
+        }
     }
 
     /// One request on its own connection; fails unless the answer is 2xx.
@@ -161,16 +287,141 @@ impl Target {
         }
         Ok(body)
     }
+
+    /// One request on its own connection; fails unless the answer has
+    /// `status`, and returns the answer's JSON.
+    pub async fn expect_json(
+        &self,
+        req: Request<Full<Bytes>>,
+        status: StatusCode,
+    ) -> Result<Value> {
+        let what = format!("{} {}", req.method(), req.uri());
+        let (got, body) = load::fetch(self.addr, req)
+            .await
+            .with_context(|| format!("{what} failed"))?;
+        if got != status {
+            bail!(
+                "{what} answered {got} (expected {status}): {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        serde_json::from_slice(&body).with_context(|| {
+            format!(
+                "{what} answered something else than JSON: {}",
+                String::from_utf8_lossy(&body)
+            )
+        })
+    }
+
+    /// [`Target::call`], answered with JSON.
+    pub async fn call_json(&self, req: Request<Full<Bytes>>) -> Result<Value> {
+        let what = format!("{} {}", req.method(), req.uri());
+        let body = self.call(req).await?;
+        serde_json::from_slice(&body).with_context(|| {
+            format!(
+                "{what} answered something else than JSON: {}",
+                String::from_utf8_lossy(&body)
+            )
+        })
+    }
+
+    /// A new account through the admin API.
+    pub async fn account(&self, name: &str) -> Result<Account> {
+        let created = self
+            .call_json(json_request(
+                Method::POST,
+                "/api/v1/accounts",
+                Some(ADMIN_TOKEN),
+                &serde_json::json!({ "name": name }),
+            ))
+            .await?;
+        Ok(Account {
+            token: string_field(&created, "api_token")?,
+            site_key: string_field(&created, "site_key")?,
+        })
+    }
+}
+
+/// An account of the main app: its API token and its widget site key.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub token: String,
+    pub site_key: String,
 }
 
 /// A body-less request to `path`.
 pub fn request(method: Method, path: &str) -> Request<Full<Bytes>> {
     let mut req = Request::new(Full::new(Bytes::new()));
     *req.method_mut() = method;
-    // Paths here are literals of this file: a bad one is a bug in the bench.
-    *req.uri_mut() = path.parse().expect("scenario paths are valid URIs");
+    // Paths are literals or ids the server handed out (URL-safe): a bad one
+    // is a bug in the bench or the server.
+    *req.uri_mut() = path
+        .parse()
+        .unwrap_or_else(|e| panic!("{path:?} is not a valid URI: {e}"));
     req
 }
+
+/// A request with an optional bearer token.
+pub fn authorized(method: Method, path: &str, bearer: Option<&str>) -> Request<Full<Bytes>> {
+    let mut req = request(method, path);
+    if let Some(token) = bearer {
+        let value = header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .expect("tokens are header-safe");
+        req.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    req
+}
+
+/// A JSON request with an optional bearer token.
+pub fn json_request(
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> Request<Full<Bytes>> {
+    let mut req = authorized(method, path, bearer);
+    *req.body_mut() = Full::new(Bytes::from(body.to_string()));
+    req.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    req
+}
+
+/// A string field of a JSON answer.
+pub fn string_field(value: &Value, name: &str) -> Result<String> {
+    value[name]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("expected a string `{name}` in {value}"))
+}
+
+/// A page's `items`.
+pub fn items(page: &Value) -> Result<&Vec<Value>> {
+    page["items"]
+        .as_array()
+        .with_context(|| format!("expected `items` in {page}"))
+}
+
+/// Percent-encodes a query value (cursors are base64url, but the bench
+/// should not rely on it).
+pub fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The first call of a connection, for setups that check one answer.
+pub const FIRST: Call = Call {
+    connection: 0,
+    n: 0,
+};
 
 /// The same GET for every call.
 fn get(path: &'static str) -> MakeRequest {
@@ -180,12 +431,7 @@ fn get(path: &'static str) -> MakeRequest {
 fn static_body(target: Target) -> BoxFuture<Result<MakeRequest>> {
     Box::pin(async move {
         let make = get("/probe/static");
-        let body = target
-            .call(make(Call {
-                connection: 0,
-                n: 0,
-            }))
-            .await?;
+        let body = target.call(make(FIRST)).await?;
         if body != STATIC_BODY.as_bytes() {
             bail!(
                 "expected {STATIC_BODY:?}, got {:?}",
@@ -199,12 +445,7 @@ fn static_body(target: Target) -> BoxFuture<Result<MakeRequest>> {
 fn healthz(target: Target) -> BoxFuture<Result<MakeRequest>> {
     Box::pin(async move {
         let make = get("/healthz");
-        let body = target
-            .call(make(Call {
-                connection: 0,
-                n: 0,
-            }))
-            .await?;
+        let body = target.call(make(FIRST)).await?;
         if !body.starts_with(b"{") {
             bail!(
                 "expected a JSON object, got {:?}",
@@ -253,5 +494,27 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    #[test]
+    fn comparisons_pair_load_scenarios_that_exist() {
+        let scenarios = all();
+        for comparison in comparisons(100_000) {
+            for name in [comparison.large, comparison.small] {
+                assert!(
+                    scenarios
+                        .iter()
+                        .any(|s| s.name == name && matches!(s.measure, Measure::Load(_))),
+                    "{} compares {name}, which is no load scenario",
+                    comparison.what
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(query_value("aZ09-_.~"), "aZ09-_.~");
+        assert_eq!(query_value("a b+c=/"), "a%20b%2Bc%3D%2F");
     }
 }
