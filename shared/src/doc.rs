@@ -76,7 +76,18 @@ where
 }
 
 fn parse<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T> {
-    from_json(bytes).map_err(|e| Error::Corrupt(format!("{key}: {e}")))
+    from_json(bytes).map_err(|e| corrupt(key, e))
+}
+
+// The error paths are not generic: one copy for every document type.
+#[inline(never)]
+fn corrupt(key: &str, e: serde_json::Error) -> Error {
+    Error::Corrupt(format!("{key}: {e}"))
+}
+
+#[inline(never)]
+fn unencodable(e: serde_json::Error) -> Error {
+    Error::Corrupt(format!("encoding: {e}"))
 }
 
 /// Parses JSON into `T` in two steps: the bytes into a [`serde_json::Value`]
@@ -96,7 +107,7 @@ fn parse_value(bytes: &[u8]) -> serde_json::Result<serde_json::Value> {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Corrupt(format!("encoding: {e}")))
+    serde_json::to_vec(value).map_err(unencodable)
 }
 
 #[cfg(test)]

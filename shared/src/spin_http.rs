@@ -19,7 +19,13 @@ use spin_sdk::http::{IncomingRequest, Params, Request, Response, Router};
 
 /// A JSON response with the given status.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
-    match serde_json::to_vec(body) {
+    json_bytes(status, serde_json::to_vec(body))
+}
+
+// Not generic: one copy of the response building for every body type.
+#[inline(never)]
+fn json_bytes(status: u16, bytes: serde_json::Result<Vec<u8>>) -> Response {
+    match bytes {
         Ok(bytes) => Response::builder()
             .status(status)
             .header("content-type", "application/json")
