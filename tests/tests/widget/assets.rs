@@ -5,11 +5,20 @@ fn widget_js_is_one_small_cacheable_script() {
     let app = App::start();
     let reply = app.public().get("/widget.js");
     reply.expect(200);
-    assert_eq!(reply.header("content-type"), Some("text/javascript; charset=utf-8"));
-    assert!(reply.header("cache-control").is_some_and(|c| c.contains("max-age")));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(
+        reply
+            .header("cache-control")
+            .is_some_and(|c| c.contains("max-age"))
+    );
     assert!(reply.body.contains("attachShadow"));
     let etag = reply.header("etag").expect("etag").to_string();
-    app.public().send("GET", "/widget.js", &[("if-none-match", &etag)], None).expect(304);
+    app.public()
+        .send("GET", "/widget.js", &[("if-none-match", &etag)], None)
+        .expect(304);
 
     // The budget: loader plus widget ≤ 20 KB gzipped.
     let mut gzip = std::process::Command::new("gzip")
@@ -19,9 +28,16 @@ fn widget_js_is_one_small_cacheable_script() {
         .spawn()
         .expect("gzip");
     use std::io::Write;
-    gzip.stdin.take().unwrap().write_all(reply.body.as_bytes()).unwrap();
+    gzip.stdin
+        .take()
+        .unwrap()
+        .write_all(reply.body.as_bytes())
+        .unwrap();
     let gzipped = gzip.wait_with_output().unwrap().stdout.len();
-    println!("widget.js: {} bytes, {gzipped} bytes gzipped (budget 20480)", reply.body.len());
+    println!(
+        "widget.js: {} bytes, {gzipped} bytes gzipped (budget 20480)",
+        reply.body.len()
+    );
     assert!(gzipped <= 20 * 1024, "widget.js is {gzipped} bytes gzipped");
 }
 
@@ -30,7 +46,10 @@ fn the_demo_page_embeds_the_widget() {
     let app = App::start();
     let reply = app.public().get("/demo?site=site_000000000000000000000000");
     reply.expect(200);
-    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert!(reply.body.contains("/widget.js"));
     let reply = app.public().send("POST", "/demo", &[], None);
     reply.expect_problem(405);

@@ -11,16 +11,26 @@ fn the_config_set_through_the_api_is_what_the_widget_loads() {
     let wanted = json!({"colors": {"primary": "#AA3300", "text": "#ffffff"},
         "texts": {"title": "Talk to Acme", "welcome": "Hello!", "placeholder": "Ask away", "offline": "Back soon", "launcher": "Help"},
         "position": "left"});
-    let stored = tenant.api.put("/api/v1/widget/config", &wanted).expect(200).json();
+    let stored = tenant
+        .api
+        .put("/api/v1/widget/config", &wanted)
+        .expect(200)
+        .json();
     assert_eq!(stored["colors"]["primary"], "#aa3300");
     assert_eq!(stored["texts"]["launcher"], "Help");
-    let public = app.public().get(&format!("/v1/widget/config?site={}", tenant.site_key));
+    let public = app
+        .public()
+        .get(&format!("/v1/widget/config?site={}", tenant.site_key));
     let public_json = public.expect(200).json();
     assert_eq!(public_json["position"], "left");
     assert_eq!(public_json["texts"]["title"], "Talk to Acme");
     assert!(public_json.get("updated_at").is_none());
     assert_eq!(public.header("access-control-allow-origin"), Some("*"));
-    assert!(public.header("cache-control").is_some_and(|c| c.contains("max-age")));
+    assert!(
+        public
+            .header("cache-control")
+            .is_some_and(|c| c.contains("max-age"))
+    );
 }
 
 #[test]
@@ -36,8 +46,14 @@ fn invalid_configs_are_refused_naming_the_field() {
         (json!({"position": "top"}), "position"),
     ];
     for (body, field) in cases {
-        assert_eq!(invalid_fields(&tenant.api.put("/api/v1/widget/config", &body)), [field], "{body}");
+        assert_eq!(
+            invalid_fields(&tenant.api.put("/api/v1/widget/config", &body)),
+            [field],
+            "{body}"
+        );
     }
     app.public().get("/v1/widget/config").expect_problem(400);
-    app.public().get("/v1/widget/config?site=site_000000000000000000000000").expect_problem(404);
+    app.public()
+        .get("/v1/widget/config?site=site_000000000000000000000000")
+        .expect_problem(404);
 }

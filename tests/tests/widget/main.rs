@@ -49,9 +49,10 @@ impl App {
 
 impl Tenant {
     pub fn visibility(&self, app: &App, query: &str) -> Value {
-        let reply = app
-            .public()
-            .get(&format!("/v1/widget/visibility?site={}&{query}", self.site_key));
+        let reply = app.public().get(&format!(
+            "/v1/widget/visibility?site={}&{query}",
+            self.site_key
+        ));
         assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
         reply.expect(200).json()
     }
