@@ -39,7 +39,7 @@ use crate::error::Result;
 use crate::ids::{AccountId, ConversationId};
 use crate::keys;
 use crate::longpoll;
-use crate::paging::{Page, decode_seq_cursor, encode_cursor};
+use crate::paging::Page;
 use crate::seqlog::Log;
 use crate::store::KeyValue;
 use crate::time::{Clock, Timestamp};
@@ -280,23 +280,8 @@ pub fn page(
     wait_millis: i64,
     sleep: &dyn Fn(),
 ) -> Result<Page<Event>> {
-    let after = decode_seq_cursor(CURSOR_KIND, cursor)?;
     let log = log(kv, account);
-    let (items, position) = longpoll::poll(
-        clock,
-        after,
-        wait_millis,
-        |after| {
-            let scan = log.scan(after, limit, clock.now(), |_: &Event| true)?;
-            Ok((scan.items, scan.position))
-        },
-        |position| log.has(position + 1),
-        sleep,
-    )?;
-    Ok(Page {
-        items,
-        next_cursor: encode_cursor(CURSOR_KIND, &position.to_string()),
-    })
+    longpoll::page_of_log(&log, clock, CURSOR_KIND, cursor, limit, wait_millis, sleep)
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@
 //! A reply lands in a waiting poll within about one interval.
 
 use crate::error::{Error, Result};
+use crate::paging::{Page, decode_seq_cursor, encode_cursor};
+use crate::seqlog::Log;
 use crate::time::Clock;
+use serde::de::DeserializeOwned;
 
 /// The longest `wait` a client may ask for.
 pub const MAX_WAIT_SECONDS: u64 = 30;
@@ -119,6 +122,36 @@ pub fn poll<T>(
 /// without holding a thread).
 pub fn sleep_interval() {
     std::thread::sleep(std::time::Duration::from_millis(PROBE_INTERVAL_MILLIS));
+}
+
+/// A page of `log` after `cursor` (a sequence cursor of `kind`); with
+/// `wait_millis > 0` it long-polls until an entry arrives. The body of every
+/// endpoint that pages a whole log: events, a conversation's messages.
+pub fn page_of_log<T: DeserializeOwned>(
+    log: &Log<'_>,
+    clock: &dyn Clock,
+    kind: &str,
+    cursor: Option<&str>,
+    limit: usize,
+    wait_millis: i64,
+    sleep: &dyn Fn(),
+) -> Result<Page<T>> {
+    let after = decode_seq_cursor(kind, cursor)?;
+    let (items, position) = poll(
+        clock,
+        after,
+        wait_millis,
+        |after| {
+            let scan = log.scan(after, limit, clock.now(), |_: &T| true)?;
+            Ok((scan.items, scan.position))
+        },
+        |position| log.has(position + 1),
+        sleep,
+    )?;
+    Ok(Page {
+        items,
+        next_cursor: encode_cursor(kind, &position.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::ids::{AccountId, AgentId, ConversationId, MessageId};
 use crate::input::{Errors, Object};
 use crate::keys;
 use crate::longpoll;
-use crate::paging::{Page, decode_seq_cursor, encode_cursor};
+use crate::paging::Page;
 use crate::seqlog::Log;
 use crate::store::KeyValue;
 use crate::time::{Clock, Timestamp};
@@ -192,23 +192,8 @@ pub(crate) fn page(
     wait_millis: i64,
     sleep: &dyn Fn(),
 ) -> Result<Page<Message>> {
-    let after = decode_seq_cursor(CURSOR_KIND, cursor)?;
     let log = log(kv, account, conversation);
-    let (items, position) = longpoll::poll(
-        clock,
-        after,
-        wait_millis,
-        |after| {
-            let scan = log.scan(after, limit, clock.now(), |_: &Message| true)?;
-            Ok((scan.items, scan.position))
-        },
-        |position| log.has(position + 1),
-        sleep,
-    )?;
-    Ok(Page {
-        items,
-        next_cursor: encode_cursor(CURSOR_KIND, &position.to_string()),
-    })
+    longpoll::page_of_log(&log, clock, CURSOR_KIND, cursor, limit, wait_millis, sleep)
 }
 
 #[cfg(test)]
