@@ -106,6 +106,16 @@ pub fn by_site_key(kv: &dyn KeyValue, site_key: &SiteKey) -> Result<Option<Accou
     Ok(doc::read::<SiteRecord>(kv, &keys::site(site_key))?.map(|record| record.account))
 }
 
+/// The account a public site key belongs to, or a 404 that says what to use.
+pub fn require_by_site_key(kv: &dyn KeyValue, site_key: &SiteKey) -> Result<AccountId> {
+    by_site_key(kv, site_key)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "there is no site {:?}; use the site key of your account",
+            site_key.as_str()
+        ))
+    })
+}
+
 /// An account by id.
 pub fn get(kv: &dyn KeyValue, id: &AccountId) -> Result<Option<Account>> {
     Ok(doc::read::<StoredAccount>(kv, &keys::account(id))?.map(|stored| stored.account))

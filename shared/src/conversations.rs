@@ -223,12 +223,7 @@ pub fn start(
     signing_key: &[u8],
     input: &StartInput,
 ) -> Result<Started> {
-    let account = accounts::by_site_key(kv, &input.site)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "there is no site {:?}; use the site key of your account",
-            input.site.as_str()
-        ))
-    })?;
+    let account = accounts::require_by_site_key(kv, &input.site)?;
     let actor = Actor::Visitor(input.visitor.to_string());
     customers::ensure(kv, clock, &account, &input.visitor)?;
     let id = ConversationId::generate();

@@ -278,12 +278,7 @@ pub fn identify(
     signing_key: &[u8],
     input: &IdentifyInput,
 ) -> Result<Identified> {
-    let account = accounts::by_site_key(kv, &input.site)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "there is no site {:?}; use the site key of your account",
-            input.site.as_str()
-        ))
-    })?;
+    let account = accounts::require_by_site_key(kv, &input.site)?;
     let actor = Actor::Visitor(input.visitor.to_string());
     let external = input.id.index_text();
     let verified = match read_secret(kv, &account, signing_key)? {

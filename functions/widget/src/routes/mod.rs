@@ -14,9 +14,5 @@ pub fn site_account(req: &Request, kv: &SpinStore) -> Result<AccountId, Error> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::field("site", "is required: ?site=<your site key>"))?;
     let site = SiteKey::parse(&text).map_err(|m| Error::field("site", m))?;
-    accounts::by_site_key(kv, &site)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "there is no site {text:?}; use the site key of your account"
-        ))
-    })
+    accounts::require_by_site_key(kv, &site)
 }
