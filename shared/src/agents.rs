@@ -111,19 +111,7 @@ pub struct SyncOutcome {
 
 fn parse_item(value: &Value, path: &str, errors: &mut Errors) -> Option<AgentInput> {
     let object = Object::new(value, path, errors)?;
-    let id = match object.get("id") {
-        None => {
-            errors.add(object.path_of("id"), "is required");
-            None
-        }
-        Some(Value::String(s)) => AgentId::parse(s)
-            .map_err(|message| errors.add(object.path_of("id"), message))
-            .ok(),
-        Some(_) => {
-            errors.add(object.path_of("id"), "must be a string");
-            None
-        }
-    };
+    let id = object.required_parsed("id", "is required", AgentId::parse, errors);
     let name = object.required_str("name", MAX_NAME_LEN, errors);
     let email = object
         .optional_str("email", 254, errors)

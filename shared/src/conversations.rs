@@ -143,33 +143,18 @@ pub struct Started {
 pub fn parse_start(body: &Value) -> Result<StartInput> {
     let mut errors = Errors::new();
     let input = Object::new(body, "", &mut errors).and_then(|object| {
-        let site = match object.get("site") {
-            Some(Value::String(s)) => SiteKey::parse(s).map_err(|m| errors.add("site", m)).ok(),
-            Some(_) => {
-                errors.add("site", "must be a string");
-                None
-            }
-            None => {
-                errors.add("site", "is required: the site key of the widget");
-                None
-            }
-        };
-        let visitor = match object.get("visitor") {
-            Some(Value::String(s)) => CustomerId::parse(s)
-                .map_err(|m| errors.add("visitor", m))
-                .ok(),
-            Some(_) => {
-                errors.add("visitor", "must be a string");
-                None
-            }
-            None => {
-                errors.add(
-                    "visitor",
-                    "is required: the id the widget knows the visitor by",
-                );
-                None
-            }
-        };
+        let site = object.required_parsed(
+            "site",
+            "is required: the site key of the widget",
+            SiteKey::parse,
+            &mut errors,
+        );
+        let visitor = object.required_parsed(
+            "visitor",
+            "is required: the id the widget knows the visitor by",
+            CustomerId::parse,
+            &mut errors,
+        );
         let text = match object.get("text") {
             None => Some(None),
             Some(_) => messages::text_field(&object, "text", &mut errors).map(Some),
@@ -448,20 +433,14 @@ pub fn assign(
 /// Reads `POST /api/v1/conversations/{id}/assign {agent_id}`.
 pub fn parse_assign(body: &Value) -> Result<AgentId> {
     let mut errors = Errors::new();
-    let agent =
-        Object::new(body, "", &mut errors).and_then(|object| match object.get("agent_id") {
-            Some(Value::String(s)) => AgentId::parse(s)
-                .map_err(|m| errors.add("agent_id", m))
-                .ok(),
-            Some(_) => {
-                errors.add("agent_id", "must be a string");
-                None
-            }
-            None => {
-                errors.add("agent_id", "is required: the id of the agent to route to");
-                None
-            }
-        });
+    let agent = Object::new(body, "", &mut errors).and_then(|object| {
+        object.required_parsed(
+            "agent_id",
+            "is required: the id of the agent to route to",
+            AgentId::parse,
+            &mut errors,
+        )
+    });
     errors.finish_with(agent)
 }
 

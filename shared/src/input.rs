@@ -200,6 +200,30 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// A required string turned into a typed value by `parse` (an id's
+    /// constructor); `missing` is the message when the field is absent.
+    pub fn required_parsed<T>(
+        &self,
+        name: &str,
+        missing: &str,
+        parse: impl FnOnce(&str) -> std::result::Result<T, String>,
+        errors: &mut Errors,
+    ) -> Option<T> {
+        match self.get(name) {
+            Some(Value::String(s)) => parse(s)
+                .map_err(|message| errors.add(self.path_of(name), message))
+                .ok(),
+            Some(_) => {
+                errors.add(self.path_of(name), "must be a string");
+                None
+            }
+            None => {
+                errors.add(self.path_of(name), missing);
+                None
+            }
+        }
+    }
+
     /// An optional string of 1..=max characters (trimmed); `Some(None)` when
     /// absent or null, `None` when invalid (the error is recorded).
     pub fn optional_str(

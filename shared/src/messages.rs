@@ -123,19 +123,12 @@ pub fn parse_visitor(body: &Value) -> Result<String> {
 pub fn parse_reply(body: &Value) -> Result<(AgentId, String)> {
     let mut errors = Errors::new();
     let reply = Object::new(body, "", &mut errors).and_then(|object| {
-        let agent = match object.get("agent_id") {
-            Some(Value::String(s)) => AgentId::parse(s)
-                .map_err(|message| errors.add("agent_id", message))
-                .ok(),
-            Some(_) => {
-                errors.add("agent_id", "must be a string");
-                None
-            }
-            None => {
-                errors.add("agent_id", "is required: the id of the agent who writes");
-                None
-            }
-        };
+        let agent = object.required_parsed(
+            "agent_id",
+            "is required: the id of the agent who writes",
+            AgentId::parse,
+            &mut errors,
+        );
         let text = text_field(&object, "text", &mut errors);
         Some((agent?, text?))
     });
