@@ -4,9 +4,12 @@
 //! `files`, `exclude_files`, …) are accepted and ignored, so that any manifest
 //! `spin up` accepts is accepted here too.
 
+use crate::outbound::AllowedHost;
+use crate::routing::{self, WELL_KNOWN_PREFIX};
+use crate::variables::Template;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A parsed and checked manifest.
@@ -20,6 +23,9 @@ pub struct Manifest {
     pub triggers: Vec<HttpTrigger>,
     /// Components by id.
     pub components: BTreeMap<String, ComponentDecl>,
+    /// What Spin would log about this manifest without refusing it (routes
+    /// that are never reached), for `up` to print.
+    pub warnings: Vec<String>,
 }
 
 /// One `[variables]` entry (`secret` and `description` change nothing here:
@@ -50,7 +56,10 @@ pub struct ComponentDecl {
     /// Key-value store labels the component may open.
     #[serde(default)]
     pub key_value_stores: Vec<String>,
-    /// Hosts the component may call (`scheme://host:port`, with `*`).
+    /// Hosts the component may call (`scheme://host:port`, with `*`), as
+    /// written: entries may be `{{ variable }}` templates over application
+    /// variables, which `variables::expand_allowed_hosts` replaces with their
+    /// values before the app loads.
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<String>,
     /// Component variables: name → template over application variables.
@@ -151,7 +160,6 @@ impl Manifest {
             check_variable_name(name)?;
         }
         let mut triggers = Vec::new();
-        let mut seen_routes = HashSet::new();
         for trigger in raw.trigger.http {
             if !raw.component.contains_key(&trigger.component) {
                 bail!(
@@ -161,10 +169,9 @@ impl Manifest {
             }
             let route = match trigger.route {
                 RawRoute::Path(route) => {
-                    check_route(&route)?;
-                    if !seen_routes.insert(route.clone()) {
-                        bail!("route '{route}' is declared twice");
-                    }
+                    routing::check(&route).map_err(|e| {
+                        anyhow::anyhow!("route '{route}' of component '{}': {e}", trigger.component)
+                    })?;
                     Some(route)
                 }
                 RawRoute::Private { private: true } => None,
@@ -181,8 +188,10 @@ impl Manifest {
             for (name, template) in &component.variables {
                 check_variable_name(name)
                     .with_context(|| format!("component '{id}' variable '{name}'"))?;
-                for reference in template_references(template)? {
-                    if !raw.variables.contains_key(&reference) {
+                let template = Template::parse(template)
+                    .with_context(|| format!("component '{id}' variable '{name}'"))?;
+                for reference in template.references() {
+                    if !raw.variables.contains_key(reference) {
                         bail!(
                             "component '{id}' variable '{name}' uses '{{{{ {reference} }}}}', \
                              which [variables] does not declare"
@@ -190,12 +199,17 @@ impl Manifest {
                     }
                 }
             }
+            check_allowed_hosts(&component.allowed_outbound_hosts, &raw.variables).with_context(
+                || format!("component '{id}': `allowed_outbound_hosts` is malformed"),
+            )?;
         }
+        let warnings = route_warnings(&triggers);
         Ok(Manifest {
             dir,
             variables: raw.variables,
             triggers,
             components: raw.component,
+            warnings,
         })
     }
 
@@ -211,42 +225,97 @@ impl Manifest {
     }
 }
 
-/// Spin's rule: lowercase letters, digits and underscores, starting with a letter.
+/// Spin's rule (`spin-expressions` `Key`): lowercase ASCII letters, digits
+/// and single underscores, starting with a letter and ending with a letter
+/// or digit.
 fn check_variable_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let valid = name.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && !name.contains("__");
     if !valid {
         bail!(
-            "variable name '{name}' must be lowercase letters, digits and '_', starting with a letter"
+            "variable name '{name}' must be lowercase letters, digits and single '_', \
+             starting with a letter and ending with a letter or digit"
         );
     }
     Ok(())
 }
 
-fn check_route(route: &str) -> Result<()> {
-    if !route.starts_with('/') {
-        bail!("route '{route}' must start with '/'");
+/// What Spin's loader refuses in `allowed_outbound_hosts`: the old
+/// `insecure:allow-all`, an unclosed `{{`, an invalid entry, and a template
+/// whose variables all have defaults and whose default expansion is invalid.
+/// A template that needs a value from elsewhere (or names an undeclared
+/// variable) is only checked once values are known, as in Spin.
+fn check_allowed_hosts(hosts: &[String], variables: &BTreeMap<String, VariableDecl>) -> Result<()> {
+    if let [only] = hosts {
+        if only == "insecure:allow-all" {
+            bail!(
+                "'insecure:allow-all' is not allowed: use '*://*:*' to allow all outbound traffic"
+            );
+        }
     }
-    if route.contains("...") && !route.ends_with("/...") {
-        bail!("route '{route}': '...' may only end a route, as '/...'");
+    for entry in hosts {
+        let template = Template::parse(entry)?;
+        if template.is_literal() {
+            AllowedHost::parse(entry)?;
+            continue;
+        }
+        let defaults = template.render(|name| variables.get(name)?.default.as_deref());
+        if let Ok(expanded) = defaults {
+            AllowedHost::parse(&expanded).with_context(|| {
+                format!(
+                    "using default variable value(s) with template '{entry}' results in invalid \
+                     entry '{expanded}'"
+                )
+            })?;
+        }
     }
     Ok(())
 }
 
-/// The application variables a template such as `"{{ a }}-{{b}}"` refers to.
-pub fn template_references(template: &str) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            bail!("unclosed '{{{{' in '{template}'");
+/// Spin's complaints about routes that load but are never reached: the same
+/// route text declared again (the last declaration serves it), and routes
+/// under `/.well-known/spin/`, which Spin answers itself.
+fn route_warnings(triggers: &[HttpTrigger]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for trigger in triggers {
+        let Some(route) = trigger.route.as_deref() else {
+            continue;
         };
-        names.push(after[..end].trim().to_string());
-        rest = &after[end + 2..];
+        if let Some(replaced) = owner.insert(route, &trigger.component) {
+            let shown = match routing::normalise(route) {
+                based if based.is_empty() => "/".to_string(),
+                based => based,
+            };
+            duplicates.push(format!(
+                "  {replaced}: {shown} (duplicate of {})",
+                trigger.component
+            ));
+        }
     }
-    Ok(names)
+    if !duplicates.is_empty() {
+        warnings.push(format!(
+            "The following component routes are duplicates and will never be used:\n{}",
+            duplicates.join("\n")
+        ));
+    }
+    if owner
+        .keys()
+        .any(|route| routing::normalise(route).starts_with(WELL_KNOWN_PREFIX))
+    {
+        warnings.push(format!(
+            "Routes under {WELL_KNOWN_PREFIX} are handled by the Spin runtime and will never be reached"
+        ));
+    }
+    warnings
 }
 
 #[cfg(test)]
@@ -311,19 +380,119 @@ mod tests {
         assert!(parse(&text).is_err());
     }
 
+    // Spin keeps the app: the last declaration serves the route and the
+    // earlier ones are logged as never used.
     #[test]
-    fn duplicate_routes_are_refused() {
+    fn a_duplicate_route_is_a_warning_and_the_last_declaration_serves_it() {
         let text = MINIMAL.replace("route = { private = true }", "route = \"/api/...\"");
-        let error = format!("{:#}", parse(&text).unwrap_err());
-        assert!(error.contains("twice"), "{error}");
+        let manifest = parse(&text).unwrap();
+        assert_eq!(manifest.warnings.len(), 1, "{:?}", manifest.warnings);
+        assert!(
+            manifest.warnings[0].contains("  api: /api/... (duplicate of internal)"),
+            "{}",
+            manifest.warnings[0]
+        );
+        let mut router = routing::Router::default();
+        for (i, trigger) in manifest.triggers.iter().enumerate() {
+            router.add(trigger.route.as_deref().unwrap(), i);
+        }
+        assert_eq!(router.find("/api/x").unwrap().component, 1);
+        // A different spelling of the same route is not a duplicate for Spin.
+        let text = MINIMAL.replace("route = { private = true }", "route = \"/api/.../\"");
+        assert!(parse(&text).unwrap().warnings.is_empty());
     }
 
     #[test]
-    fn template_references_are_found() {
-        assert_eq!(
-            template_references("{{a}}-{{ b }}").unwrap(),
-            vec!["a", "b"]
-        );
-        assert!(template_references("{{ a").is_err());
+    fn routes_spin_refuses_are_refused_and_named() {
+        for (route, why) in [
+            ("/a/:/b", "name"),
+            ("/files/*rest", "wildcard"),
+            ("/a/*/b", "end"),
+        ] {
+            let text = MINIMAL.replace("route = \"/api/...\"", &format!("route = \"{route}\""));
+            let error = format!("{:#}", parse(&text).unwrap_err());
+            assert!(error.contains(route), "{error}");
+            assert!(error.contains("'api'"), "{error}");
+            assert!(error.contains(why), "{error}");
+        }
+        // What Spin accepts: parameters, a missing leading slash, `...` as text.
+        for route in [
+            "/users/:id/posts/:post",
+            "/base/:name/...",
+            "api",
+            "/a/.../b",
+            "/",
+        ] {
+            let text = MINIMAL.replace("route = \"/api/...\"", &format!("route = \"{route}\""));
+            assert!(parse(&text).is_ok(), "{route}");
+        }
+    }
+
+    #[test]
+    fn routes_under_spins_well_known_prefix_are_a_warning() {
+        let text = MINIMAL.replace("route = \"/api/...\"", "route = \"/.well-known/spin/x\"");
+        let warnings = parse(&text).unwrap().warnings;
+        assert!(warnings[0].contains("/.well-known/spin/"), "{warnings:?}");
+        let text = MINIMAL.replace("route = \"/api/...\"", "route = \"/.well-known/spindle\"");
+        assert!(parse(&text).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn variable_names_follow_spins_key_rules() {
+        for good in ["a", "api_host", "v2", "a_b_c"] {
+            assert!(check_variable_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Api", "2a", "_a", "a_", "a__b", "a-b", "a.b"] {
+            assert!(check_variable_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn component_variable_templates_use_the_one_parser() {
+        let text = MINIMAL.replace("Bearer {{ token }}", "Bearer {{ token");
+        let error = format!("{:#}", parse(&text).unwrap_err());
+        assert!(error.contains("unmatched"), "{error}");
+        // Odd spacing is still a reference to `token`, which is declared.
+        let text = MINIMAL.replace("{{ token }}", "{{  token}}");
+        assert!(parse(&text).is_ok());
+        let text = MINIMAL.replace("{{ token }}", "{{  missing}}");
+        assert!(format!("{:#}", parse(&text).unwrap_err()).contains("missing"));
+    }
+
+    fn with_hosts(variables: &str, hosts: &str) -> Result<Manifest> {
+        parse(&format!(
+            r#"
+            spin_manifest_version = 2
+            [application]
+            name = "app"
+            [variables]
+            {variables}
+            [component.c]
+            source = "c.wasm"
+            allowed_outbound_hosts = {hosts}
+            "#
+        ))
+    }
+
+    #[test]
+    fn allowed_hosts_are_checked_at_load_like_spins_loader() {
+        let ok = |variables: &str, hosts: &str| with_hosts(variables, hosts).is_ok();
+        let error = |variables: &str, hosts: &str| {
+            format!("{:#}", with_hosts(variables, hosts).unwrap_err())
+        };
+        assert!(ok("", r#"["https://example.com", "http://127.0.0.1:*"]"#));
+        assert!(error("", r#"["insecure:allow-all"]"#).contains("insecure:allow-all"));
+        assert!(error("", r#"["example.com"]"#).contains("scheme"));
+        assert!(error("h = { default = \"x\" }", r#"["https://{{ h"]"#).contains("unmatched"));
+        // A default that expands to an invalid entry is refused at load...
+        let e = error("h = { default = \"x.com/path\" }", r#"["https://{{ h }}"]"#);
+        assert!(e.contains("default variable value"), "{e}");
+        assert!(e.contains("https://x.com/path"), "{e}");
+        assert!(e.contains("component 'c'"), "{e}");
+        // ... a valid one, a required variable (no default) and an undeclared
+        // name load: Spin checks those once values are known.
+        assert!(ok("h = { default = \"x.com\" }", r#"["https://{{ h }}"]"#));
+        assert!(ok("h = { required = true }", r#"["https://{{ h }}"]"#));
+        assert!(ok("", r#"["https://{{ undeclared }}"]"#));
     }
 }

@@ -4,9 +4,13 @@
 
 use crate::server::App;
 use anyhow::bail;
-use http_body_util::BodyExt;
 use std::sync::{Arc, Weak};
-use wasmtime_wasi_http::{Error, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::HttpResult;
+use wasmtime_wasi_http::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::body::HyperOutgoingBody;
+use wasmtime_wasi_http::types::{
+    HostFutureIncomingResponse, IncomingResponse, OutgoingRequestConfig, default_send_request,
+};
 
 const INTERNAL_SUFFIX: &str = ".spin.internal";
 
@@ -69,7 +73,7 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-/// The `wasi:http` hooks of one component's requests.
+/// The outbound side of one component's requests.
 pub struct OutboundHooks {
     pub allowed: Arc<Vec<AllowedHost>>,
     /// The running app, for in-process calls. Weak: the app owns the
@@ -78,23 +82,14 @@ pub struct OutboundHooks {
     pub component: String,
 }
 
-impl WasiHttpHooks for OutboundHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = std::result::Result<(), Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = std::result::Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = std::result::Result<(), Error>> + Send>,
-                    ),
-                    Error,
-                >,
-            > + Send,
-    > {
+impl OutboundHooks {
+    /// Sends a guest's outgoing request: refused unless allowed, served
+    /// in-process for `*.spin.internal`, otherwise over the network.
+    pub fn send_request(
+        &self,
+        request: hyper::Request<HyperOutgoingBody>,
+        config: OutgoingRequestConfig,
+    ) -> HttpResult<HostFutureIncomingResponse> {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
@@ -102,31 +97,37 @@ impl WasiHttpHooks for OutboundHooks {
             .port_u16()
             .or_else(|| default_port(&scheme))
             .unwrap_or(0);
-        let allowed = self.allowed.iter().any(|a| a.allows(&scheme, &host, port));
+        if !self.allowed.iter().any(|a| a.allows(&scheme, &host, port)) {
+            eprintln!(
+                "component '{}': outbound request to {scheme}://{host}:{port} denied: \
+                 not in allowed_outbound_hosts",
+                self.component
+            );
+            return Err(ErrorCode::HttpRequestDenied.into());
+        }
+        let Some(target) = host.strip_suffix(INTERNAL_SUFFIX).map(str::to_string) else {
+            return Ok(default_send_request(request, config));
+        };
         let caller = self.component.clone();
         let app = self.app.clone();
-        Box::new(async move {
-            if !allowed {
-                eprintln!(
-                    "component '{caller}': outbound request to {scheme}://{host}:{port} denied: \
-                     not in allowed_outbound_hosts"
-                );
-                return Err(Error::HttpRequestDenied);
-            }
-            let done: Box<dyn Future<Output = std::result::Result<(), Error>> + Send> =
-                Box::new(async { Ok(()) });
-            if let Some(target) = host.strip_suffix(INTERNAL_SUFFIX) {
-                let app = app.upgrade().ok_or(Error::ConnectionRefused)?;
-                let response = app.call_internal(target, request).await.map_err(|e| {
+        let between_bytes_timeout = config.between_bytes_timeout;
+        let handle = wasmtime_wasi::runtime::spawn(async move {
+            let Some(app) = app.upgrade() else {
+                return Ok(Err(ErrorCode::ConnectionRefused));
+            };
+            match app.call_internal(&target, request).await {
+                Ok(resp) => Ok(Ok(IncomingResponse {
+                    resp,
+                    worker: None,
+                    between_bytes_timeout,
+                })),
+                Err(e) => {
                     eprintln!("component '{caller}': internal call to '{target}' failed: {e:#}");
-                    Error::DestinationNotFound
-                })?;
-                return Ok((response, done));
+                    Ok(Err(ErrorCode::DestinationNotFound))
+                }
             }
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            let io: Box<dyn Future<Output = std::result::Result<(), Error>> + Send> = Box::new(io);
-            Ok((response.map(|body| body.boxed_unsync()), io))
-        })
+        });
+        Ok(HostFutureIncomingResponse::pending(handle))
     }
 }
 

@@ -23,9 +23,13 @@ use std::sync::{Arc, Weak};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
+use wasmtime_wasi_http::bindings::ProxyPre;
+use wasmtime_wasi_http::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
+
+/// A body going to or coming from a component.
+pub type Body = HyperOutgoingBody;
 
 struct LoadedComponent {
     context: Arc<ComponentContext>,
@@ -59,7 +63,7 @@ impl App {
         let engine = engine()?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::add_only_http_to_linker_async(&mut linker)?;
         SpinHost::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
 
         let mut components = Vec::new();
@@ -121,12 +125,12 @@ impl App {
         req: Request<Incoming>,
         client: SocketAddr,
         listening: Listening,
-    ) -> Response<WasiBody> {
+    ) -> Response<Body> {
         let path = req.uri().path().to_string();
         let Some(route) = self.router.find(&path) else {
             return plain(StatusCode::NOT_FOUND, "Not Found\n");
         };
-        let mut req = req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+        let mut req = req.map(|body| body.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))).boxed_unsync());
         set_spin_headers(&mut req, &route, client, listening);
         self.call(route.component, req).await
     }
@@ -135,19 +139,14 @@ impl App {
     pub async fn call_internal(
         &self,
         target: &str,
-        mut req: Request<WasiBody>,
-    ) -> Result<Response<WasiBody>> {
+        mut req: Request<Body>,
+    ) -> Result<Response<Body>> {
         let index = *self
             .by_id
             .get(target)
             .ok_or_else(|| anyhow!("no component '{target}' in this app"))?;
         let path = req.uri().path().to_string();
-        let route = RouteMatch {
-            component: index,
-            raw_route: String::new(),
-            component_route: String::new(),
-            path_info: path,
-        };
+        let route = RouteMatch::synthetic(index, &path);
         let listening = Listening {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
@@ -155,7 +154,7 @@ impl App {
         Ok(self.call(index, req).await)
     }
 
-    async fn call(&self, index: usize, req: Request<WasiBody>) -> Response<WasiBody> {
+    async fn call(&self, index: usize, req: Request<Body>) -> Response<Body> {
         let component = &self.components[index];
         let id = component.context.id.clone();
         match self.instantiate_and_handle(component, req).await {
@@ -170,8 +169,8 @@ impl App {
     async fn instantiate_and_handle(
         &self,
         component: &LoadedComponent,
-        req: Request<WasiBody>,
-    ) -> Result<Response<WasiBody>> {
+        req: Request<Body>,
+    ) -> Result<Response<Body>> {
         let context = component.context.clone();
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
@@ -194,9 +193,8 @@ impl App {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()
-            .http()
             .new_incoming_request(Scheme::Http, req)?;
-        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let outparam = store.data_mut().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let task = tokio::task::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
@@ -262,7 +260,7 @@ fn engine() -> Result<Engine> {
 
 /// Sets the headers Spin gives every component request.
 fn set_spin_headers(
-    req: &mut Request<WasiBody>,
+    req: &mut Request<Body>,
     route: &RouteMatch,
     client: SocketAddr,
     listening: Listening,
@@ -279,15 +277,14 @@ fn set_spin_headers(
         .map(|pq| pq.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let full_url = format!("http://{host}{path_and_query}");
-    let values = [
-        ("spin-full-url", full_url),
-        ("spin-path-info", route.path_info.clone()),
-        ("spin-matched-route", route.raw_route.clone()),
-        ("spin-component-route", route.component_route.clone()),
-        ("spin-raw-component-route", route.raw_route.clone()),
-        ("spin-base-path", "/".to_string()),
-        ("spin-client-addr", client.to_string()),
+    let mut values = vec![
+        ("spin-full-url".to_string(), full_url),
+        ("spin-base-path".to_string(), "/".to_string()),
+        ("spin-client-addr".to_string(), client.to_string()),
     ];
+    // spin-path-info, spin-matched-route, spin-component-route,
+    // spin-raw-component-route and one spin-path-match-<name> per `:name`.
+    values.extend(route.headers());
     let headers = req.headers_mut();
     if !headers.contains_key(http::header::HOST) {
         if let Ok(value) = HeaderValue::from_str(&host) {
@@ -295,14 +292,18 @@ fn set_spin_headers(
         }
     }
     for (name, value) in values {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        // Like Spin, drop a header that cannot be sent (a `:name` with
+        // characters no header name may have).
+        let name = http::HeaderName::from_bytes(name.as_bytes());
+        let value = HeaderValue::from_bytes(value.as_bytes());
+        if let (Ok(name), Ok(value)) = (name, value) {
             headers.insert(name, value);
         }
     }
 }
 
 /// A plain-text response from the host itself.
-pub fn plain(status: StatusCode, text: &'static str) -> Response<WasiBody> {
+pub fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     let body = Full::new(Bytes::from_static(text.as_bytes()))
         .map_err(|never| match never {})
         .boxed_unsync();

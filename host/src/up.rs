@@ -21,11 +21,18 @@ use tokio::net::TcpListener;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn run(args: UpArgs) -> Result<()> {
-    let manifest = Manifest::load(&args.manifest)?;
+    let mut manifest = Manifest::load(&args.manifest)?;
+    for warning in &manifest.warnings {
+        eprintln!("Warning: {warning}");
+    }
     if args.build {
         crate::spin_build::run(&manifest)?;
     }
-    let variables = crate::variables::resolve(&manifest, |name| std::env::var(name).ok())?;
+    let values = crate::variables::application_values(&manifest, |name| std::env::var(name).ok())?;
+    let variables = crate::variables::component_values(&manifest, &values)?;
+    for error in crate::variables::expand_allowed_hosts(&mut manifest, &values) {
+        eprintln!("Error: {error}");
+    }
     let runtime_config = match &args.runtime_config_file {
         Some(path) => RuntimeConfig::load(path)?,
         None => RuntimeConfig::default(),

@@ -118,7 +118,7 @@ pub fn require_by_site_key(kv: &dyn KeyValue, site_key: &SiteKey) -> Result<Acco
 
 /// An account by id.
 pub fn get(kv: &dyn KeyValue, id: &AccountId) -> Result<Option<Account>> {
-    Ok(doc::read::<StoredAccount>(kv, &keys::account(id))?.map(|stored| stored.account))
+    Ok(doc::read_shared::<StoredAccount>(kv, &keys::account(id))?.map(|stored| stored.account))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! their presence, which visibility rules and routing read.
 //!
 //! The whole list is one versioned document (`acct:<a>:agents`) changed only
-//! under compare-and-swap ([`doc::update`]). So a whole-list sync is atomic:
+//! as a shared document ([`doc::update`]). So a whole-list sync is atomic:
 //! two concurrent syncs leave exactly one of the two lists, never a mix, and
 //! a single-agent change never resurrects or loses another agent. Reading
 //! presence for routing is one key read.
@@ -379,7 +379,7 @@ fn not_found(id: &str) -> Error {
 
 /// One agent.
 pub fn get(kv: &dyn KeyValue, account: &AccountId, id: &str) -> Result<Agent> {
-    let list: AgentList = doc::read(kv, &keys::agents(account))?.unwrap_or_default();
+    let list: AgentList = doc::read_shared(kv, &keys::agents(account))?.unwrap_or_default();
     list.items
         .into_iter()
         .find(|a| a.id.as_str() == id)
@@ -397,7 +397,7 @@ pub fn list(
         None | Some("") => None,
         Some(cursor) => Some(decode_cursor(CURSOR_KIND, cursor)?),
     };
-    let list: AgentList = doc::read(kv, &keys::agents(account))?.unwrap_or_default();
+    let list: AgentList = doc::read_shared(kv, &keys::agents(account))?.unwrap_or_default();
     let items: Vec<Agent> = list
         .items
         .into_iter()
@@ -815,7 +815,7 @@ mod tests {
     }
 
     /// A store where another request's write lands just before the first
-    /// compare-and-swap: that attempt loses and the step runs again.
+    /// version claim: that attempt loses and the step runs again.
     struct Racing<'a> {
         inner: &'a MemoryStore,
         race: std::cell::RefCell<Option<Box<dyn FnOnce() + 'a>>>,
@@ -835,19 +835,15 @@ mod tests {
             self.inner.exists(key)
         }
         fn increment(&self, key: &str, delta: i64) -> crate::store::StoreResult<i64> {
-            self.inner.increment(key, delta)
-        }
-        fn compare_and_swap(
-            &self,
-            key: &str,
-            expected: Option<&[u8]>,
-            new: &[u8],
-        ) -> crate::store::StoreResult<bool> {
-            let race = self.race.borrow_mut().take();
-            if let Some(race) = race {
-                race();
+            // The other request gets in just before this one claims its
+            // version of a shared document.
+            if key.contains("#claim:") {
+                let race = self.race.borrow_mut().take();
+                if let Some(race) = race {
+                    race();
+                }
             }
-            self.inner.compare_and_swap(key, expected, new)
+            self.inner.increment(key, delta)
         }
     }
 

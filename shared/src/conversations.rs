@@ -177,7 +177,7 @@ fn read(
     account: &AccountId,
     id: &ConversationId,
 ) -> Result<Option<Conversation>> {
-    Ok(doc::read::<Stored>(kv, &keys::conversation(account, id))?.map(|s| s.conversation))
+    Ok(doc::read_shared::<Stored>(kv, &keys::conversation(account, id))?.map(|s| s.conversation))
 }
 
 /// The conversation with path id `id` (404 when unknown or another account's).

@@ -280,7 +280,7 @@ fn to_input(customer: &Customer) -> CustomerInput {
 }
 
 fn read(kv: &dyn KeyValue, account: &AccountId, id: &CustomerId) -> Result<Option<Customer>> {
-    Ok(doc::read::<Stored>(kv, &keys::customer(account, id))?.map(|stored| stored.customer))
+    Ok(doc::read_shared::<Stored>(kv, &keys::customer(account, id))?.map(|stored| stored.customer))
 }
 
 /// Creates or replaces a customer's tags; `true` when it was created.
@@ -430,7 +430,7 @@ pub fn find(kv: &dyn KeyValue, account: &AccountId, lookup: &Lookup) -> Result<V
         Lookup::ExternalId(_) => c.id.as_ref().is_some_and(|id| id.index_text() == wanted),
         Lookup::Email(_) => c.email.as_ref().is_some_and(|e| e.to_lowercase() == wanted),
     };
-    let entry: IndexEntry = doc::read(kv, &key)?.unwrap_or_default();
+    let entry: IndexEntry = doc::read_shared(kv, &key)?.unwrap_or_default();
     let mut found = Vec::with_capacity(entry.ids.len());
     for id in &entry.ids {
         if let Some(customer) = read(kv, account, id)?
@@ -543,7 +543,7 @@ mod tests {
         // index entries were removed.
         let key = keys::customer(&w.caller.account, &CustomerId::parse("c1").unwrap());
         let mut stored: Value = serde_json::from_slice(&w.kv.get(&key).unwrap().unwrap()).unwrap();
-        stored["id"] = json!(999);
+        stored["doc"]["id"] = json!(999);
         w.kv.set(&key, stored.to_string().as_bytes()).unwrap();
         assert!(
             w.find(by_id("123")).is_empty(),

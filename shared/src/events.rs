@@ -266,7 +266,7 @@ pub fn activity(
     account: &AccountId,
     conversation: &ConversationId,
 ) -> Result<Option<Activity>> {
-    doc::read(kv, &keys::conversation_activity(account, conversation))
+    doc::read_shared(kv, &keys::conversation_activity(account, conversation))
 }
 
 /// A page of events after `cursor`; with `wait_millis > 0` it long-polls

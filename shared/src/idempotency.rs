@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on POST: the same key with the same request gives the
 //! same response and creates once; with a different request, 422.
 //!
-//! A key is first *reserved* (compare-and-swap from absent), so two
+//! A key is first *reserved* (a shared document, [`crate::doc::update`]), so two
 //! concurrent requests with one key cannot both create; the loser gets 409
 //! until the winner finishes. A successful response is then stored, sealed
 //! ([`crate::crypto::seal`]) because it may contain a freshly minted token;
@@ -9,6 +9,7 @@
 //! live for 24 hours; the key itself is stored only as a hash.
 
 use crate::crypto::{base64url, from_base64url, hmac_sha256, open, seal, sha256_hex};
+use crate::doc::{self, Step};
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::keys;
@@ -38,9 +39,10 @@ pub enum Scope<'a> {
 enum State {
     Pending,
     Done,
+    Released,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
     v: u32,
     state: State,
@@ -116,8 +118,28 @@ pub fn begin(
         &[b"idempotency\n", label.as_bytes(), b"\n", key.as_bytes()],
     );
     let fingerprint = sha256_hex(fingerprint);
-    for _ in 0..8 {
-        let now = clock.now();
+    let now = clock.now();
+    doc::update(kv, &store_key, |current: Option<Record>| {
+        if let Some(record) = current.filter(|r| !r.is_expired(now)) {
+            if record.fingerprint != fingerprint {
+                return Err(Error::Unprocessable(
+                    "this Idempotency-Key was already used with a different request".into(),
+                ));
+            }
+            if record.state == State::Pending {
+                return Err(in_progress());
+            }
+            let body = record
+                .sealed
+                .as_deref()
+                .and_then(from_base64url)
+                .and_then(|sealed| open(&seal_key, &sealed))
+                .ok_or_else(|| Error::Corrupt(format!("{store_key}: cannot be opened")))?;
+            return Ok(Step::Keep(Begin::Replay(Replay {
+                status: record.status.unwrap_or(200),
+                body,
+            })));
+        }
         let reservation = Record {
             v: 1,
             state: State::Pending,
@@ -126,73 +148,74 @@ pub fn begin(
             status: None,
             sealed: None,
         };
-        let reserved_bytes =
-            serde_json::to_vec(&reservation).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let current = kv.get(&store_key)?;
-        if let Some(bytes) = &current {
-            let record: Record = crate::doc::from_json(bytes)
-                .map_err(|e| Error::Corrupt(format!("{store_key}: {e}")))?;
-            let age = now.millis() - record.created_at.millis();
-            let expired = match record.state {
-                State::Done => age > RETENTION_MILLIS,
-                State::Pending => age > RESERVATION_MILLIS,
-            };
-            if !expired {
-                if record.fingerprint != fingerprint {
-                    return Err(Error::Unprocessable(
-                        "this Idempotency-Key was already used with a different request".into(),
-                    ));
-                }
-                if record.state == State::Pending {
-                    return Err(Error::Conflict(
-                        "a request with this Idempotency-Key is still in progress; retry shortly"
-                            .into(),
-                    ));
-                }
-                let body = record
-                    .sealed
-                    .as_deref()
-                    .and_then(from_base64url)
-                    .and_then(|sealed| open(&seal_key, &sealed))
-                    .ok_or_else(|| Error::Corrupt(format!("{store_key}: cannot be opened")))?;
-                return Ok(Begin::Replay(Replay {
-                    status: record.status.unwrap_or(200),
-                    body,
-                }));
-            }
-        }
-        if kv.compare_and_swap(&store_key, current.as_deref(), &reserved_bytes)? {
-            return Ok(Begin::Run(Reservation {
-                store_key,
+        Ok(Step::Write(
+            reservation,
+            Begin::Run(Reservation {
+                store_key: store_key.clone(),
                 seal_key,
-                fingerprint,
+                fingerprint: fingerprint.clone(),
                 created_at: now,
-            }));
+            }),
+        ))
+    })
+}
+
+fn in_progress() -> Error {
+    Error::Conflict(
+        "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+    )
+}
+
+impl Record {
+    /// Whether the record no longer holds its key: released, or too old.
+    fn is_expired(&self, now: Timestamp) -> bool {
+        let age = now.millis() - self.created_at.millis();
+        match self.state {
+            State::Released => true,
+            State::Done => age > RETENTION_MILLIS,
+            State::Pending => age > RESERVATION_MILLIS,
         }
     }
-    Err(Error::Conflict(
-        "a request with this Idempotency-Key is still in progress; retry shortly".into(),
-    ))
 }
 
 /// Stores a successful (2xx) response for replay, or releases the key after
 /// a failure so that the request can be retried.
 pub fn finish(kv: &dyn KeyValue, reservation: Reservation, status: u16, body: &[u8]) -> Result<()> {
-    if !(200..300).contains(&status) {
-        kv.delete(&reservation.store_key)?;
-        return Ok(());
-    }
-    let record = Record {
-        v: 1,
-        state: State::Done,
-        fingerprint: reservation.fingerprint,
-        created_at: reservation.created_at,
-        status: Some(status),
-        sealed: Some(base64url(&seal(&reservation.seal_key, body))),
+    let record = if (200..300).contains(&status) {
+        Record {
+            v: 1,
+            state: State::Done,
+            fingerprint: reservation.fingerprint.clone(),
+            created_at: reservation.created_at,
+            status: Some(status),
+            sealed: Some(base64url(&seal(&reservation.seal_key, body))),
+        }
+    } else {
+        // A shared document is never deleted (see `doc`): a released
+        // record reads as no record.
+        Record {
+            v: 1,
+            state: State::Released,
+            fingerprint: reservation.fingerprint.clone(),
+            created_at: reservation.created_at,
+            status: None,
+            sealed: None,
+        }
     };
-    let bytes = serde_json::to_vec(&record).map_err(|e| Error::Corrupt(e.to_string()))?;
-    kv.set(&reservation.store_key, &bytes)?;
-    Ok(())
+    doc::update(kv, &reservation.store_key, |current: Option<Record>| {
+        // Only the reservation's own record is replaced: if it went stale
+        // and another request took the key over, that request owns it now.
+        let ours = current.as_ref().is_some_and(|r| {
+            r.state == State::Pending
+                && r.created_at == reservation.created_at
+                && r.fingerprint == reservation.fingerprint
+        });
+        Ok(if ours {
+            Step::Write(record.clone(), ())
+        } else {
+            Step::Keep(())
+        })
+    })
 }
 
 #[cfg(test)]

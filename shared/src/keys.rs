@@ -10,17 +10,18 @@
 //! | `sys:idempotency:admin:<sha256>` | an admin POST's Idempotency-Key record (response sealed) |
 //! | `site:<site_key>` | `{v, account}`: the public widget key's account |
 //! | `token:<sha256 of token>` | `{v, account, token}`: who an API token is; deleted on revoke |
+//! | `<shared document key>#claim:<n>:<g>` | counter: who owns version `n` (generation `g`) of a shared document ([`crate::doc`]) |
 //! | `acct:<a>:account` | the account |
-//! | `acct:<a>:tokens` | the account's token list (metadata and hashes), CAS-guarded |
-//! | `acct:<a>:agents` | the whole agent list, one CAS-guarded versioned document |
+//! | `acct:<a>:tokens` | the account's token list (metadata and hashes), a shared document |
+//! | `acct:<a>:agents` | the whole agent list, one shared document |
 //! | `acct:<a>:customer:<customer_id>` | one customer |
 //! | `acct:<a>:customer-by-external-id:<sha256>` | ids of customers with that external id |
 //! | `acct:<a>:customer-by-email:<sha256>` | ids of customers with that email |
 //! | `acct:<a>:audit-seq` | the audit log's atomic sequence (a counter) |
 //! | `acct:<a>:audit:<n>` | audit entry `n` |
 //! | `acct:<a>:idempotency:<sha256>` | a POST's Idempotency-Key record (response sealed) |
-//! | `acct:<a>:conv:<c>` | `{v, conversation}`: customer, status, assignee; CAS-guarded |
-//! | `acct:<a>:conv:<c>:activity` | `{v, event, at}`: the conversation's latest event (CAS, only grows) |
+//! | `acct:<a>:conv:<c>` | `{v, conversation}`: customer, status, assignee; a shared document |
+//! | `acct:<a>:conv:<c>:activity` | `{v, event, at}`: the conversation's latest event (a shared document, only grows) |
 //! | `acct:<a>:conv:<c>:msg-seq` | the conversation's message sequence (a counter) |
 //! | `acct:<a>:conv:<c>:msg:<n>` | message `n` of the conversation |
 //! | `acct:<a>:event-seq` | the event log's atomic sequence (a counter) |
@@ -59,6 +60,13 @@ pub fn token_hash(token_sha256_hex: &str) -> String {
 /// Global: an admin request's Idempotency-Key record, by the key's hash.
 pub fn admin_idempotency(key_hash: &str) -> String {
     format!("sys:idempotency:admin:{key_hash}")
+}
+
+/// The claim on `version` (in `generation`) of the shared document at
+/// `doc_key`: a counter whose first incrementer owns that version (see
+/// [`crate::doc`]).
+pub fn version_claim(doc_key: &str, version: u64, generation: u32) -> String {
+    format!("{doc_key}#claim:{version}:{generation}")
 }
 
 /// The account document.

@@ -124,7 +124,7 @@ struct PresenceList {
 }
 
 fn presence(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<Presence>> {
-    Ok(doc::read::<PresenceList>(kv, &keys::agents(account))?
+    Ok(doc::read_shared::<PresenceList>(kv, &keys::agents(account))?
         .map(|list| list.items)
         .unwrap_or_default())
 }

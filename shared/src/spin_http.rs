@@ -86,11 +86,15 @@ pub fn method_not_allowed(
 pub async fn read_request(incoming: IncomingRequest) -> Result<Request, Problem> {
     let method = incoming.method();
     let uri = incoming.uri();
-    let headers = incoming.headers();
+    // Copy the headers out and drop their `fields` handle before the body is
+    // consumed: in wasi-http the fields are a child resource of the request,
+    // and the wasmtime in Spin 3.6 traps ("resource has children") when the
+    // request is dropped while a child is alive.
+    let headers: Vec<(String, Vec<u8>)> = incoming.headers().entries();
     let declared = headers
-        .get("content-length")
-        .first()
-        .and_then(|v| std::str::from_utf8(v).ok())
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(input::too_large().to_problem());

@@ -1,8 +1,9 @@
 //! [`KeyValue`] over Spin's key-value store, for the components.
 //!
-//! Plain reads and writes go through `fermyon:spin/key-value`; counters and
-//! compare-and-swap through `wasi:keyvalue/atomics`, which Spin implements
-//! atomically on SQLite, Redis and Azure alike.
+//! Plain reads and writes go through `fermyon:spin/key-value`; counters
+//! through `wasi:keyvalue/atomics` `increment`, which Spin implements
+//! atomically on SQLite, Redis and Azure alike. Its compare-and-swap is not
+//! used: Spin's Redis backend breaks it (see [`crate::doc`]).
 
 use crate::store::{KeyValue, StoreError, StoreResult};
 use spin_sdk::key_value::Store;
@@ -70,23 +71,5 @@ impl KeyValue for SpinStore {
 
     fn increment(&self, key: &str, delta: i64) -> StoreResult<i64> {
         atomics::increment(self.bucket()?, key, delta).map_err(wasi_error)
-    }
-
-    fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<&[u8]>,
-        new: &[u8],
-    ) -> StoreResult<bool> {
-        let cas = atomics::Cas::new(self.bucket()?, key).map_err(wasi_error)?;
-        let current = cas.current().map_err(wasi_error)?;
-        if current.as_deref() != expected {
-            return Ok(false);
-        }
-        match atomics::swap(cas, new) {
-            Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => Ok(false),
-            Err(atomics::CasError::StoreError(e)) => Err(wasi_error(e)),
-        }
     }
 }

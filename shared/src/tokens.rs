@@ -120,7 +120,7 @@ pub fn issue(
 
 /// The account's tokens, oldest first, without secrets.
 pub fn list(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<TokenView>> {
-    let list: TokenList = doc::read(kv, &keys::tokens(account))?.unwrap_or_default();
+    let list: TokenList = doc::read_shared(kv, &keys::tokens(account))?.unwrap_or_default();
     Ok(list
         .items
         .into_iter()
@@ -137,7 +137,7 @@ pub fn list(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<TokenView>> {
 pub fn revoke(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, id: &str) -> Result<()> {
     let not_found = || Error::NotFound(format!("there is no token {id:?}"));
     let id = TokenId::parse(id).map_err(|_| not_found())?;
-    let list: TokenList = doc::read(kv, &keys::tokens(&caller.account))?.unwrap_or_default();
+    let list: TokenList = doc::read_shared(kv, &keys::tokens(&caller.account))?.unwrap_or_default();
     let meta = list
         .items
         .iter()

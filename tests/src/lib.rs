@@ -24,11 +24,33 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The host binary: `$EDGECHAT_HOST_BIN`, else the release build.
+/// The runtime the suites start: `$EDGECHAT_RUNTIME` (any binary that takes
+/// `spin up`'s flags, e.g. a real `spin`), else the local runtime's release
+/// build.
 pub fn host_binary() -> PathBuf {
-    std::env::var_os("EDGECHAT_HOST_BIN")
+    std::env::var_os("EDGECHAT_RUNTIME")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/release/edgechat-host"))
+}
+
+/// Whether the suites run against a runtime other than the local one (then
+/// checks of the local runtime's own log lines are skipped; everything seen
+/// over HTTP is still asserted).
+pub fn on_real_spin() -> bool {
+    std::env::var_os("EDGECHAT_RUNTIME").is_some()
+}
+
+/// The base URL in a runtime's "Serving http://…" line (Spin may colour it).
+fn serving_url(line: &str) -> Option<String> {
+    if !line.contains("Serving") {
+        return None;
+    }
+    let start = line.find("http://")?;
+    let url: String = line[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+        .collect();
+    Some(url.trim_end_matches('/').to_string())
 }
 
 /// The app under test: edgechat's own `spin.toml`.
@@ -152,8 +174,8 @@ impl HostOptions {
         let stdout_log = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Serving ") {
-                    let _ = tx.send(url.trim().to_string());
+                if let Some(url) = serving_url(&line) {
+                    let _ = tx.send(url);
                 }
                 stdout_log.lock().unwrap().push_str(&line);
                 stdout_log.lock().unwrap().push('\n');
@@ -240,6 +262,22 @@ impl Host {
     /// Everything the host printed so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (up to a generous deadline) until the host has printed
+    /// `needle`: a log line is written after the response that caused it,
+    /// so it may not be there yet when the reply arrives.
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.log().contains(needle) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends SIGTERM and waits for the exit.

@@ -2,8 +2,11 @@
 //!
 //! Each store label maps to one backend: SQLite (Spin's default, at
 //! `<state-dir>/sqlite_key_value.db`, Spin's table layout) or Redis (from the
-//! runtime config). Both give atomic `increment` and compare-and-swap across
-//! concurrent requests and across processes sharing the backend.
+//! runtime config). Both give atomic `increment` across concurrent requests
+//! and across processes sharing the backend. Compare-and-swap works on
+//! SQLite only: on Redis it is refused, because Spin's own Redis backend
+//! (3.6.x, 4.0.x) breaks it, and a component that relies on it there must
+//! fail here as it would under Spin, not pass.
 
 mod redis;
 mod sqlite;
@@ -12,6 +15,11 @@ pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteDb;
 
 use std::sync::Arc;
+
+/// What a compare-and-swap on Redis answers.
+pub const REDIS_CAS_REFUSED: &str = "compare-and-swap is not supported on a Redis key-value \
+    store: Spin's Redis backend (3.6.x, 4.0.x) reports a swap that wrote as cas-failed and a \
+    conflict as success";
 
 /// Why a key-value call failed. Mirrors the WIT `error` variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +112,7 @@ impl Backend {
     ) -> KvResult<bool> {
         match self {
             Backend::Sqlite { db, label } => db.compare_and_swap(label, key, expected, new),
-            Backend::Redis(r) => r.compare_and_swap(key, expected, new).await,
+            Backend::Redis(_) => Err(KvError::Other(REDIS_CAS_REFUSED.into())),
         }
     }
 

@@ -12,15 +12,6 @@ pub struct RedisStore {
     conn: MultiplexedConnection,
 }
 
-// Compare-and-swap must read and write in one step on the server.
-const SWAP_IF_EQUAL: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-";
-
 impl RedisStore {
     /// Connects to `url` (`redis://host:port[/db]`).
     pub async fn connect(url: &str) -> anyhow::Result<RedisStore> {
@@ -56,33 +47,6 @@ impl RedisStore {
 
     pub async fn increment(&self, key: &str, delta: i64) -> KvResult<i64> {
         self.conn().incr(key, delta).await.map_err(KvError::other)
-    }
-
-    pub async fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<&[u8]>,
-        new: &[u8],
-    ) -> KvResult<bool> {
-        let mut conn = self.conn();
-        match expected {
-            None => redis::cmd("SET")
-                .arg(key)
-                .arg(new)
-                .arg("NX")
-                .query_async::<Option<String>>(&mut conn)
-                .await
-                .map(|reply| reply.is_some())
-                .map_err(KvError::other),
-            Some(old) => redis::Script::new(SWAP_IF_EQUAL)
-                .key(key)
-                .arg(old)
-                .arg(new)
-                .invoke_async::<i64>(&mut conn)
-                .await
-                .map(|swapped| swapped == 1)
-                .map_err(KvError::other),
-        }
     }
 
     pub async fn get_many(&self, keys: Vec<String>) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {

@@ -10,6 +10,7 @@ mod customers;
 mod errors;
 mod isolation;
 mod openapi;
+mod scale_out;
 mod secrets;
 mod tokens;
 

@@ -84,3 +84,104 @@ fn acme_token(tenant: &crate::Tenant) -> String {
         .json();
     created["token"].as_str().expect("token").to_string()
 }
+
+/// Conversation state is a shared document: closes racing through two hosts
+/// on one Redis close it once, with one `conversation.closed` event, and
+/// assignments racing leave exactly one assignee, each change one event.
+#[test]
+fn state_changes_racing_through_two_hosts_happen_once_each() {
+    let redis = edgechat_tests::Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = redis.runtime_config(dir.path());
+    let a = HostOptions::app().runtime_config(&config).start();
+    let b = HostOptions::app().runtime_config(&config).start();
+    let acme = tenant(&a, "Acme");
+    let token = acme_token(&acme);
+    let apis = Arc::new([
+        a.client().with_bearer(&token),
+        b.client().with_bearer(&token),
+    ]);
+    let agents: Vec<_> = (0..4)
+        .map(|i| json!({"id": format!("agent-{i}"), "name": "A"}))
+        .collect();
+    acme.api
+        .put("/api/v1/agents", &json!({ "agents": agents }))
+        .expect(200);
+    let chat = crate::start_chat(&a, &acme, "visitor", Some("hello"));
+    let id = chat.id.clone();
+    let before = apis[0]
+        .get(&format!("/api/v1/conversations/{id}"))
+        .expect(200)
+        .json();
+    {
+        let (apis, id) = (apis.clone(), id.clone());
+        in_parallel(20, 8, move |i| {
+            apis[i % 2]
+                .post(&format!("/api/v1/conversations/{id}/close"), &json!({}))
+                .expect(200);
+        });
+    }
+    {
+        let (apis, id) = (apis.clone(), id.clone());
+        in_parallel(20, 8, move |i| {
+            apis[i % 2]
+                .post(
+                    &format!("/api/v1/conversations/{id}/assign"),
+                    &json!({"agent_id": format!("agent-{}", i % 4)}),
+                )
+                .expect(200);
+        });
+    }
+    let conversation = apis[1]
+        .get(&format!("/api/v1/conversations/{id}"))
+        .expect(200)
+        .json();
+    assert_eq!(conversation["status"], "closed");
+    let mut events = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = apis[0].get(&format!("/api/v1/events?limit=500&cursor={cursor}"));
+        page.expect(200);
+        let page_items = items(&page);
+        if page_items.is_empty() {
+            break;
+        }
+        events.extend(page_items);
+        cursor = page.json()["next_cursor"].as_str().unwrap().to_string();
+    }
+    let of = |kind: &str| -> Vec<serde_json::Value> {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind && e["conversation_id"] == id.as_str())
+            .cloned()
+            .collect()
+    };
+    assert_eq!(of("conversation.closed").len(), 1, "{events:?}");
+    // The assignment events are the versions of one chain of changes, in
+    // whatever order their events were numbered: none is a no-op, and the
+    // assignees they changed *from* are exactly the assignee before the race
+    // plus every assignee they changed *to*, less the final one.
+    let assigned = of("conversation.assigned");
+    assert!(!assigned.is_empty());
+    let mut from: Vec<String> = assigned
+        .iter()
+        .map(|e| e["data"]["previous_agent_id"].to_string())
+        .collect();
+    let mut to: Vec<String> = assigned
+        .iter()
+        .map(|e| e["data"]["agent_id"].to_string())
+        .collect();
+    for (f, t) in from.iter().zip(&to) {
+        assert_ne!(f, t, "a no-op assignment was recorded: {assigned:?}");
+    }
+    to.push(before["assignee_id"].to_string());
+    let last = conversation["assignee_id"].to_string();
+    let at = to
+        .iter()
+        .position(|t| *t == last)
+        .expect("the final assignee");
+    to.remove(at);
+    from.sort();
+    to.sort();
+    assert_eq!(from, to, "{assigned:?}");
+}
