@@ -54,6 +54,7 @@ pub mod longpoll;
 pub mod messages;
 pub mod paging;
 pub mod problem;
+pub mod route_table;
 pub mod routing;
 pub mod rules;
 pub mod seqlog;

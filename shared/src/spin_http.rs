@@ -1,21 +1,148 @@
 //! The HTTP edge of the components: reading requests (with the body limit),
-//! authenticating, and turning domain results into spin-sdk responses.
+//! dispatching them through the component's route table, authenticating, and
+//! turning domain results into spin-sdk responses.
 //!
-//! A component's entry point reads the request with [`read_request`], then
-//! hands it to its `Router`; handlers call the domain and answer with
-//! [`json`], or with [`error`] for an [`Error`].
+//! A component's `lib.rs` is its route table and nothing else:
+//!
+//! ```ignore
+//! const ROUTES: &[Route] = &[
+//!     Route::new("/api/v1/agents", &[(Put, sync::handle), (Get, list::handle)]),
+//!     Route::new("/api/v1/agents/:agent_id", &[(Get, get::handle)]),
+//! ];
+//!
+//! #[http_component]
+//! async fn handle(req: IncomingRequest) -> Response {
+//!     spin_http::serve(req, ROUTES).await
+//! }
+//! ```
+//!
+//! [`serve`] reads the request ([`read_request`]), finds the handler in the
+//! table ([`crate::route_table`]; 405 with the computed `Allow`, or a
+//! problem+json 404), and runs it with a [`Ctx`]: the request, its decoded
+//! path parameters, the store and the authenticated caller, both opened on
+//! first use. A handler returns `Result<Response, Error>`; an `Err` becomes
+//! its problem+json response.
 
 use crate::auth::{self, Caller};
 use crate::error::Error;
 use crate::idempotency::{self, Begin, Scope};
 use crate::input::{self, MAX_BODY_BYTES};
 use crate::problem::{self, Problem};
+use crate::route_table::{self, Outcome};
 use crate::spin_store::SpinStore;
 use crate::time::SystemClock;
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
-use spin_sdk::http::{IncomingRequest, Params, Request, Response, Router};
+use spin_sdk::http::{IncomingRequest, Request, Response};
+use std::cell::OnceCell;
+
+pub use crate::route_table::Method::{Delete, Get, Patch, Post, Put};
+
+/// What a route runs: the request's context in, a response or an error out.
+pub type Handler = fn(&Ctx) -> Result<Response, Error>;
+
+/// One line of a component's route table.
+pub type Route = route_table::Route<Handler>;
+
+/// Everything a handler needs about its request, opened on first use.
+pub struct Ctx {
+    /// The request, body read whole.
+    pub req: Request,
+    params: Vec<(&'static str, String)>,
+    store: OnceCell<SpinStore>,
+    caller: OnceCell<Caller>,
+}
+
+/// The paging part of a list request's query: `?cursor=&limit=`.
+#[derive(Debug)]
+pub struct PageQuery {
+    /// The opaque cursor, if any.
+    pub cursor: Option<String>,
+    /// How many items at most (validated against the route's maximum).
+    pub limit: usize,
+}
+
+impl Ctx {
+    fn new(req: Request, params: Vec<(&'static str, String)>) -> Ctx {
+        let params = params
+            .into_iter()
+            .map(|(name, value)| (name, input::percent_decode(&value)))
+            .collect();
+        Ctx {
+            req,
+            params,
+            store: OnceCell::new(),
+            caller: OnceCell::new(),
+        }
+    }
+
+    /// The `default` store.
+    pub fn store(&self) -> Result<&SpinStore, Error> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = SpinStore::open_default()?;
+        Ok(self.store.get_or_init(|| store))
+    }
+
+    /// The API caller, from `Authorization: Bearer <API token>` (401 without).
+    pub fn caller(&self) -> Result<&Caller, Error> {
+        if let Some(caller) = self.caller.get() {
+            return Ok(caller);
+        }
+        let caller = auth::authenticate(self.store()?, self.header("authorization"))?;
+        Ok(self.caller.get_or_init(|| caller))
+    }
+
+    /// The path parameter `:name`, percent-decoded.
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default()
+    }
+
+    /// A request header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.req, name)
+    }
+
+    /// A query parameter, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        query(&self.req, name)
+    }
+
+    /// The request body as JSON (413, 415 and 400 as [`input::json_body`]).
+    pub fn json_body(&self) -> Result<Value, Error> {
+        json_body(&self.req)
+    }
+
+    /// `?cursor=&limit=`, with `limit` from 1 to `max` (`default` if absent).
+    pub fn page(&self, default: usize, max: usize) -> Result<PageQuery, Error> {
+        Ok(PageQuery {
+            limit: input::limit(self.query("limit").as_deref(), default, max)?,
+            cursor: self.query("cursor"),
+        })
+    }
+
+    /// Runs a POST under its `Idempotency-Key` ([`idempotent`]).
+    pub fn idempotent(
+        &self,
+        scope: Scope<'_>,
+        run: impl FnOnce() -> Result<Response, Error>,
+    ) -> Result<Response, Error> {
+        Ok(idempotent(&self.req, self.store()?, scope, || {
+            respond(run())
+        }))
+    }
+
+    /// `?wait=` of a long-poll, in milliseconds (0 when absent).
+    pub fn wait_millis(&self) -> Result<i64, Error> {
+        crate::longpoll::parse_wait(self.query("wait").as_deref())
+    }
+}
 
 /// A JSON response with the given status.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response {
@@ -65,21 +192,6 @@ pub fn no_content() -> Response {
     Response::builder().status(204).build()
 }
 
-/// The 404 for a path no route of the component serves.
-pub fn route_not_found(req: Request, _params: Params) -> Response {
-    problem(&Problem::not_found(format!(
-        "no such resource: {}",
-        req.path()
-    )))
-}
-
-/// A handler answering 405 with `Allow: <allowed>`.
-pub fn method_not_allowed(
-    allowed: &'static [&'static str],
-) -> impl Fn(Request, Params) -> Response {
-    move |_req, _params| problem(&Problem::method_not_allowed(allowed))
-}
-
 /// Reads an incoming request, streaming the body and stopping with 413 as
 /// soon as it exceeds [`MAX_BODY_BYTES`] (a declared `Content-Length` over
 /// the limit is refused before reading).
@@ -123,11 +235,23 @@ pub async fn read_request(incoming: IncomingRequest) -> Result<Request, Problem>
         .build())
 }
 
-/// Serves a request with a component's router, after [`read_request`].
-pub async fn serve(incoming: IncomingRequest, router: Router) -> Response {
+/// Serves a request with a component's route table, after [`read_request`].
+pub async fn serve(incoming: IncomingRequest, table: &'static [Route]) -> Response {
     match read_request(incoming).await {
-        Ok(req) => router.handle_async(req).await,
+        Ok(req) => dispatch(req, table),
         Err(problem) => self::problem(&problem),
+    }
+}
+
+fn dispatch(req: Request, table: &'static [Route]) -> Response {
+    let method = req.method().to_string();
+    match route_table::find(table, &method, req.path()) {
+        Outcome::Run(handler, params) => respond(handler(&Ctx::new(req, params))),
+        Outcome::MethodNotAllowed(allow) => problem(&Problem::method_not_allowed(&allow)),
+        Outcome::NotFound => problem(&Problem::not_found(format!(
+            "no such resource: {}",
+            req.path()
+        ))),
     }
 }
 
@@ -151,11 +275,6 @@ pub fn query(req: &Request, name: &str) -> Option<String> {
 /// The request body as JSON (413, 415 and 400 as [`input::json_body`]).
 pub fn json_body(req: &Request) -> Result<Value, Error> {
     input::json_body(header(req, "content-type"), req.body())
-}
-
-/// A path parameter, percent-decoded.
-pub fn param(params: &Params, name: &str) -> String {
-    input::percent_decode(params.get(name).unwrap_or_default())
 }
 
 /// The `default` store.
@@ -225,10 +344,8 @@ pub fn idempotent(
 /// the business's own site, so any origin may call them. They carry no
 /// cookies (the visitor token travels in `Authorization`), hence `*`.
 ///
-/// A public component serves with [`serve_public`] (every answer, errors
-/// and 413s included, gets [`with_cors`]) and registers
-/// `router.options("/v1/widget/...", spin_http::cors_preflight)` before its
-/// other routes.
+/// A public component serves with [`serve_public`]: every answer, errors
+/// and 413s included, gets [`with_cors`], and preflights are answered.
 pub mod cors {
     /// Methods the public routes accept.
     pub const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
@@ -247,7 +364,7 @@ pub fn with_cors(mut response: Response) -> Response {
 
 /// The answer to a CORS preflight (`OPTIONS`): 204 with the allowed
 /// methods and headers.
-pub fn cors_preflight(_req: Request, _params: Params) -> Response {
+pub fn cors_preflight() -> Response {
     Response::builder()
         .status(204)
         .header("access-control-allow-origin", "*")
@@ -257,7 +374,19 @@ pub fn cors_preflight(_req: Request, _params: Params) -> Response {
         .build()
 }
 
-/// [`serve`] for public widget routes: every response carries CORS headers.
-pub async fn serve_public(incoming: IncomingRequest, router: Router) -> Response {
-    with_cors(serve(incoming, router).await)
+/// [`serve`] for public widget routes: an `OPTIONS` preflight on any of the
+/// table's paths is answered, and every response carries CORS headers.
+pub async fn serve_public(incoming: IncomingRequest, table: &'static [Route]) -> Response {
+    let req = match read_request(incoming).await {
+        Ok(req) => req,
+        Err(problem) => return with_cors(self::problem(&problem)),
+    };
+    let preflight = req.method().to_string() == "OPTIONS"
+        && table
+            .iter()
+            .any(|route| route.captures(req.path()).is_some());
+    if preflight {
+        return cors_preflight();
+    }
+    with_cors(dispatch(req, table))
 }

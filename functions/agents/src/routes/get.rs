@@ -1,16 +1,11 @@
 //! `GET /api/v1/agents/{agent_id}` → the agent, or 404.
 
+use edgechat::agents;
 use edgechat::error::Error;
-use edgechat::{agents, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use edgechat::spin_http::{self, Ctx};
+use spin_sdk::http::Response;
 
-pub fn handle_get(req: Request, params: Params) -> Response {
-    spin_http::respond(get(&req, &params))
-}
-
-fn get(req: &Request, params: &Params) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let agent = agents::get(&kv, &caller.account, &spin_http::param(params, "agent_id"))?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let agent = agents::get(ctx.store()?, &ctx.caller()?.account, ctx.param("agent_id"))?;
     Ok(spin_http::json(200, &agent))
 }

@@ -3,19 +3,13 @@
 
 use edgechat::agents;
 use edgechat::error::Error;
-use edgechat::spin_http;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_put(req: Request, params: Params) -> Response {
-    spin_http::respond(put(&req, &params))
-}
-
-fn put(req: &Request, params: &Params) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let body = spin_http::json_body(req)?;
-    let input = agents::parse_one(&spin_http::param(params, "agent_id"), &body)?;
-    let (agent, created) = agents::upsert(&kv, &SystemClock, &caller, &input)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
+    let input = agents::parse_one(ctx.param("agent_id"), &ctx.json_body()?)?;
+    let (agent, created) = agents::upsert(ctx.store()?, &SystemClock, caller, &input)?;
     Ok(spin_http::json(if created { 201 } else { 200 }, &agent))
 }
