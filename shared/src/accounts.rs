@@ -90,7 +90,7 @@ pub fn create(kv: &dyn KeyValue, clock: &dyn Clock, name: &str) -> Result<Create
         clock,
         &account.id,
         &Actor::Admin,
-        "account.created",
+        audit::Action::AccountCreated,
         &format!("account:{}", account.id),
     )?;
     let token = tokens::issue(kv, clock, &account.id, &Actor::Admin, "default")?;

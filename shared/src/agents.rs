@@ -302,7 +302,7 @@ pub fn sync(
         clock,
         &caller.account,
         &caller.actor,
-        "agent.synced",
+        audit::Action::AgentsSynced,
         "agents",
     )?;
     Ok(outcome)
@@ -358,9 +358,9 @@ pub fn upsert(
     }
     let created = kind == Some("created");
     let action = if created {
-        "agent.created"
+        audit::Action::AgentCreated
     } else {
-        "agent.updated"
+        audit::Action::AgentUpdated
     };
     audit::record(
         kv,
@@ -439,7 +439,7 @@ pub fn delete(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, id: &str) -
         clock,
         &caller.account,
         &caller.actor,
-        "agent.deleted",
+        audit::Action::AgentDeleted,
         &format!("agent:{id}"),
     )
 }
@@ -490,7 +490,7 @@ pub fn set_status(
         clock,
         &caller.account,
         &caller.actor,
-        "agent.status_changed",
+        audit::Action::AgentStatusChanged,
         &format!("agent:{id}"),
     )?;
     Ok(agent)

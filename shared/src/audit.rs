@@ -17,6 +17,89 @@ use serde::{Deserialize, Serialize};
 
 const CURSOR_KIND: &str = "audit";
 
+/// What an audit entry records. Its string form (`<type>.<verb>`) is what
+/// the API returns in `action` and what `?type=` matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// An account was created (admin). (`account.created`)
+    AccountCreated,
+    /// The visibility rule list was replaced. (`action_rules.updated`)
+    ActionRulesUpdated,
+    /// One agent was created. (`agent.created`)
+    AgentCreated,
+    /// One agent was replaced. (`agent.updated`)
+    AgentUpdated,
+    /// One agent was deleted. (`agent.deleted`)
+    AgentDeleted,
+    /// An agent's presence was set. (`agent.status_changed`)
+    AgentStatusChanged,
+    /// The whole agent list was synced. (`agent.synced`)
+    AgentsSynced,
+    /// A conversation was routed to an agent. (`conversation.assigned`)
+    ConversationAssigned,
+    /// A conversation was closed. (`conversation.closed`)
+    ConversationClosed,
+    /// A visitor started a conversation. (`conversation.created`)
+    ConversationCreated,
+    /// A closed conversation was reopened. (`conversation.reopened`)
+    ConversationReopened,
+    /// A customer was tagged for the first time. (`customer.created`)
+    CustomerCreated,
+    /// A customer's tags were replaced. (`customer.updated`)
+    CustomerUpdated,
+    /// One customer's visibility override was set. (`customer.visibility_updated`)
+    CustomerVisibilityUpdated,
+    /// The identify secret was removed. (`identity_secret.deleted`)
+    IdentitySecretDeleted,
+    /// The identify secret was set. (`identity_secret.updated`)
+    IdentitySecretUpdated,
+    /// A visitor or agent message was posted. (`message.created`)
+    MessageCreated,
+    /// The routing settings were replaced. (`settings.updated`)
+    SettingsUpdated,
+    /// An API token was minted. (`token.created`)
+    TokenCreated,
+    /// An API token was revoked. (`token.revoked`)
+    TokenRevoked,
+    /// The account's visibility override was set. (`visibility.updated`)
+    VisibilityUpdated,
+    /// The widget config was replaced. (`widget_config.updated`)
+    WidgetConfigUpdated,
+    /// A widget identify was refused (a security event). (`widget.identify_refused`)
+    WidgetIdentifyRefused,
+}
+
+impl Action {
+    /// The action as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AccountCreated => "account.created",
+            Action::ActionRulesUpdated => "action_rules.updated",
+            Action::AgentCreated => "agent.created",
+            Action::AgentUpdated => "agent.updated",
+            Action::AgentDeleted => "agent.deleted",
+            Action::AgentStatusChanged => "agent.status_changed",
+            Action::AgentsSynced => "agent.synced",
+            Action::ConversationAssigned => "conversation.assigned",
+            Action::ConversationClosed => "conversation.closed",
+            Action::ConversationCreated => "conversation.created",
+            Action::ConversationReopened => "conversation.reopened",
+            Action::CustomerCreated => "customer.created",
+            Action::CustomerUpdated => "customer.updated",
+            Action::CustomerVisibilityUpdated => "customer.visibility_updated",
+            Action::IdentitySecretDeleted => "identity_secret.deleted",
+            Action::IdentitySecretUpdated => "identity_secret.updated",
+            Action::MessageCreated => "message.created",
+            Action::SettingsUpdated => "settings.updated",
+            Action::TokenCreated => "token.created",
+            Action::TokenRevoked => "token.revoked",
+            Action::VisibilityUpdated => "visibility.updated",
+            Action::WidgetConfigUpdated => "widget_config.updated",
+            Action::WidgetIdentifyRefused => "widget.identify_refused",
+        }
+    }
+}
+
 /// One audit entry as stored and as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -51,7 +134,7 @@ pub fn record(
     clock: &dyn Clock,
     account: &AccountId,
     actor: &Actor,
-    action: &str,
+    action: Action,
     target: &str,
 ) -> Result<()> {
     log(kv, account).append(|n| {
@@ -59,7 +142,7 @@ pub fn record(
             id: n.to_string(),
             at: clock.now(),
             actor: actor.to_string(),
-            action: action.to_string(),
+            action: action.as_str().to_string(),
             target: target.to_string(),
         };
         serde_json::to_value(Stored {
@@ -118,7 +201,7 @@ mod tests {
             &clock,
             &account,
             &actor,
-            "agent.created",
+            Action::AgentCreated,
             "agent:alice",
         )
         .unwrap();
@@ -127,7 +210,7 @@ mod tests {
             &clock,
             &account,
             &Actor::Admin,
-            "token.revoked",
+            Action::TokenRevoked,
             "token:x",
         )
         .unwrap();
@@ -148,7 +231,7 @@ mod tests {
                 &clock,
                 &account,
                 &Actor::Admin,
-                "token.created",
+                Action::TokenCreated,
                 &format!("t{i}"),
             )
             .unwrap();
@@ -159,7 +242,15 @@ mod tests {
         assert_eq!(targets, ["t2", "t3", "t4"]);
         let end = page(&kv, &clock, &account, Some(&second.next_cursor), 10, None).unwrap();
         assert!(end.items.is_empty());
-        record(&kv, &clock, &account, &Actor::Admin, "token.created", "t5").unwrap();
+        record(
+            &kv,
+            &clock,
+            &account,
+            &Actor::Admin,
+            Action::TokenCreated,
+            "t5",
+        )
+        .unwrap();
         let more = page(&kv, &clock, &account, Some(&end.next_cursor), 10, None).unwrap();
         assert_eq!(more.items[0].target, "t5");
     }
@@ -167,9 +258,33 @@ mod tests {
     #[test]
     fn the_type_filter_matches_a_type_or_an_exact_action() {
         let (kv, clock, account) = setup();
-        record(&kv, &clock, &account, &Actor::Admin, "token.created", "a").unwrap();
-        record(&kv, &clock, &account, &Actor::Admin, "agent.deleted", "b").unwrap();
-        record(&kv, &clock, &account, &Actor::Admin, "token.revoked", "c").unwrap();
+        record(
+            &kv,
+            &clock,
+            &account,
+            &Actor::Admin,
+            Action::TokenCreated,
+            "a",
+        )
+        .unwrap();
+        record(
+            &kv,
+            &clock,
+            &account,
+            &Actor::Admin,
+            Action::AgentDeleted,
+            "b",
+        )
+        .unwrap();
+        record(
+            &kv,
+            &clock,
+            &account,
+            &Actor::Admin,
+            Action::TokenRevoked,
+            "c",
+        )
+        .unwrap();
         let tokens = page(&kv, &clock, &account, None, 10, Some("token")).unwrap();
         assert_eq!(tokens.items.len(), 2);
         let revoked = page(&kv, &clock, &account, None, 10, Some("token.revoked")).unwrap();
@@ -181,7 +296,15 @@ mod tests {
     fn logs_of_different_accounts_are_separate() {
         let (kv, clock, account) = setup();
         let other = AccountId::generate();
-        record(&kv, &clock, &account, &Actor::Admin, "token.created", "a").unwrap();
+        record(
+            &kv,
+            &clock,
+            &account,
+            &Actor::Admin,
+            Action::TokenCreated,
+            "a",
+        )
+        .unwrap();
         assert!(
             page(&kv, &clock, &other, None, 10, None)
                 .unwrap()

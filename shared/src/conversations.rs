@@ -235,7 +235,7 @@ pub fn start(
         clock,
         &account,
         &actor,
-        "conversation.created",
+        audit::Action::ConversationCreated,
         &format!("conversation:{id}"),
     )?;
     if let Some(text) = &input.text {
@@ -252,7 +252,7 @@ pub fn start(
             clock,
             &account,
             &actor,
-            "message.created",
+            audit::Action::MessageCreated,
             &format!("conversation:{id}"),
         )?;
     }
@@ -314,7 +314,7 @@ pub fn post_visitor_message(
         clock,
         account,
         &actor,
-        "message.created",
+        audit::Action::MessageCreated,
         &format!("conversation:{id}"),
     )?;
     Ok(message)
@@ -398,7 +398,7 @@ pub fn reply(
         clock,
         account,
         &caller.actor,
-        "message.created",
+        audit::Action::MessageCreated,
         &format!("conversation:{path_id}"),
     )?;
     Ok(message)
@@ -472,7 +472,7 @@ fn assign_to(
             clock,
             account,
             actor,
-            "conversation.assigned",
+            audit::Action::ConversationAssigned,
             &format!("conversation:{id}"),
         )?;
     }
@@ -515,8 +515,8 @@ fn set_status(
     status: Status,
 ) -> Result<()> {
     let (kind, action) = match status {
-        Status::Closed => (CONVERSATION_CLOSED, "conversation.closed"),
-        Status::Open => (CONVERSATION_REOPENED, "conversation.reopened"),
+        Status::Closed => (CONVERSATION_CLOSED, audit::Action::ConversationClosed),
+        Status::Open => (CONVERSATION_REOPENED, audit::Action::ConversationReopened),
     };
     let key = keys::conversation(account, id);
     let by = actor.to_string();

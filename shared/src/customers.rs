@@ -340,9 +340,9 @@ pub fn put(
         }
     }
     let action = if created {
-        "customer.created"
+        audit::Action::CustomerCreated
     } else {
-        "customer.updated"
+        audit::Action::CustomerUpdated
     };
     audit::record(
         kv,

@@ -102,7 +102,7 @@ pub fn put_secret(
         clock,
         &caller.account,
         &caller.actor,
-        "identity_secret.updated",
+        audit::Action::IdentitySecretUpdated,
         "widget",
     )?;
     Ok(SecretStatus {
@@ -119,7 +119,7 @@ pub fn delete_secret(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller) -> R
         clock,
         &caller.account,
         &caller.actor,
-        "identity_secret.deleted",
+        audit::Action::IdentitySecretDeleted,
         "widget",
     )
 }
@@ -292,7 +292,7 @@ pub fn identify(
                     clock,
                     &account,
                     &actor,
-                    "widget.identify_refused",
+                    audit::Action::WidgetIdentifyRefused,
                     &format!("visitor:{}", input.visitor),
                 )?;
                 return Err(Error::Unauthorized(if input.hash.is_none() {

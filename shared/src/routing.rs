@@ -99,7 +99,7 @@ pub fn set(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, mode: Mode) ->
         clock,
         &caller.account,
         &caller.actor,
-        "settings.updated",
+        audit::Action::SettingsUpdated,
         "settings:routing",
     )?;
     Ok(routing)
@@ -124,9 +124,11 @@ struct PresenceList {
 }
 
 fn presence(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<Presence>> {
-    Ok(doc::read_shared::<PresenceList>(kv, &keys::agents(account))?
-        .map(|list| list.items)
-        .unwrap_or_default())
+    Ok(
+        doc::read_shared::<PresenceList>(kv, &keys::agents(account))?
+            .map(|list| list.items)
+            .unwrap_or_default(),
+    )
 }
 
 /// Checks that agent `id` exists (404 naming it otherwise).

@@ -75,8 +75,15 @@ impl Timestamp {
                 if ob.len() != 6 || ob[3] != b':' || !matches!(ob[0], b'+' | b'-') {
                     return None;
                 }
-                let h: i64 = rest[1..3].parse().ok()?;
-                let m: i64 = rest[4..6].parse().ok()?;
+                let two_digits = |s: &str| -> Option<i64> {
+                    s.bytes()
+                        .all(|c| c.is_ascii_digit())
+                        .then(|| s.parse().ok())?
+                };
+                let (h, m) = (two_digits(&rest[1..3])?, two_digits(&rest[4..6])?);
+                if h > 23 || m > 59 {
+                    return None;
+                }
                 let sign = if ob[0] == b'-' { -1 } else { 1 };
                 sign * (h * 60 + m)
             }
@@ -204,6 +211,11 @@ mod tests {
             "2026-02-30T00:00:00Z",
             "yesterday",
             "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00+-1:00",
+            "2026-01-01T00:00:00+99:99",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00+01:60",
+            "2026-01-01T00:00:00+1:000",
         ] {
             assert_eq!(Timestamp::parse(text), None, "{text}");
         }

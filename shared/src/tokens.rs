@@ -107,7 +107,7 @@ pub fn issue(
         clock,
         account,
         actor,
-        "token.created",
+        audit::Action::TokenCreated,
         &format!("token:{}", meta.id),
     )?;
     Ok(IssuedToken {
@@ -164,7 +164,7 @@ pub fn revoke(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, id: &str) -
         clock,
         &caller.account,
         &caller.actor,
-        "token.revoked",
+        audit::Action::TokenRevoked,
         &format!("token:{id}"),
     )
 }

@@ -113,7 +113,7 @@ pub fn put_rules(
         clock,
         &caller.account,
         &caller.actor,
-        "action_rules.updated",
+        audit::Action::ActionRulesUpdated,
         "action-rules",
     )?;
     Ok(set)
@@ -174,8 +174,8 @@ pub fn put_override(
     };
     doc::write(kv, &scope.key(&caller.account), &stored)?;
     let action = match scope {
-        Scope::Account => "visibility.updated",
-        Scope::Customer(_) => "customer.visibility_updated",
+        Scope::Account => audit::Action::VisibilityUpdated,
+        Scope::Customer(_) => audit::Action::CustomerVisibilityUpdated,
     };
     audit::record(
         kv,

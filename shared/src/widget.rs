@@ -226,7 +226,7 @@ pub fn put_config(
         clock,
         &caller.account,
         &caller.actor,
-        "widget_config.updated",
+        audit::Action::WidgetConfigUpdated,
         "widget",
     )?;
     Ok(view)
