@@ -253,12 +253,10 @@ fn check_variable_name(name: &str) -> Result<()> {
 /// A template that needs a value from elsewhere (or names an undeclared
 /// variable) is only checked once values are known, as in Spin.
 fn check_allowed_hosts(hosts: &[String], variables: &BTreeMap<String, VariableDecl>) -> Result<()> {
-    if let [only] = hosts {
-        if only == "insecure:allow-all" {
-            bail!(
-                "'insecure:allow-all' is not allowed: use '*://*:*' to allow all outbound traffic"
-            );
-        }
+    if let [only] = hosts
+        && only == "insecure:allow-all"
+    {
+        bail!("'insecure:allow-all' is not allowed: use '*://*:*' to allow all outbound traffic");
     }
     for entry in hosts {
         let template = Template::parse(entry)?;

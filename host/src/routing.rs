@@ -72,7 +72,10 @@ impl RouteMatch {
                 "spin-component-route".to_string(),
                 self.component_route.clone(),
             ),
-            ("spin-raw-component-route".to_string(), self.raw_route.clone()),
+            (
+                "spin-raw-component-route".to_string(),
+                self.raw_route.clone(),
+            ),
         ];
         for (name, value) in &self.path_matches {
             headers.push((path_match_header(name), value.clone()));
@@ -260,12 +263,10 @@ fn parse(based: &str) -> Result<Vec<Segment>, String> {
     }
     // Spin's router panics on requests that reach a wildcard with more route
     // after it, so such a route can never serve: refuse it up front.
-    if let Some(at) = segments.iter().position(|s| *s == Segment::Wildcard) {
-        if at + 1 != segments.len() {
-            return Err(
-                "a wildcard ('*' or '...') may only end a route, as '/...'".to_string(),
-            );
-        }
+    if let Some(at) = segments.iter().position(|s| *s == Segment::Wildcard)
+        && at + 1 != segments.len()
+    {
+        return Err("a wildcard ('*' or '...') may only end a route, as '/...'".to_string());
     }
     Ok(segments)
 }

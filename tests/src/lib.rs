@@ -259,6 +259,33 @@ impl Host {
         Client::new(&self.base)
     }
 
+    /// A client with the operator's admin token.
+    pub fn admin(&self) -> Client {
+        self.client().with_bearer(ADMIN_TOKEN)
+    }
+
+    /// Creates an account named `name` through the admin API.
+    pub fn tenant(&self, name: &str) -> Tenant {
+        let created = self
+            .admin()
+            .post("/api/v1/accounts", &json!({ "name": name }))
+            .expect(201)
+            .json();
+        let token = created["api_token"]
+            .as_str()
+            .expect("api_token")
+            .to_string();
+        Tenant {
+            id: created["account"]["id"]
+                .as_str()
+                .expect("account.id")
+                .to_string(),
+            site_key: created["site_key"].as_str().expect("site_key").to_string(),
+            api: self.client().with_bearer(&token),
+            token,
+        }
+    }
+
     /// Everything the host printed so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -302,6 +329,42 @@ impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// An account created through the admin API, with a client holding its API
+/// token.
+pub struct Tenant {
+    /// The account id.
+    pub id: String,
+    /// Its public site key (what the widget sends).
+    pub site_key: String,
+    /// Its first API token.
+    pub token: String,
+    /// A client of the host that created it, holding `token`.
+    pub api: Client,
+}
+
+impl Tenant {
+    /// Syncs the agent list to `agents` as `(id, available)`, all online.
+    pub fn sync_agents(&self, agents: &[(&str, bool)]) {
+        let list: Vec<Value> = agents
+            .iter()
+            .map(|(id, available)| {
+                json!({"id": id, "name": id, "online": true, "available": available})
+            })
+            .collect();
+        self.api
+            .put("/api/v1/agents", &json!({ "agents": list }))
+            .expect(200);
+    }
+
+    /// Every event of the account, oldest first (first 500).
+    pub fn events(&self) -> Vec<Value> {
+        self.api.get("/api/v1/events?limit=500").expect(200).json()["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

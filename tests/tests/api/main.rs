@@ -14,19 +14,11 @@ mod scale_out;
 mod secrets;
 mod tokens;
 
-use edgechat_tests::{ADMIN_TOKEN, Client, Host, HostOptions, Reply, Value, json};
+use edgechat_tests::{Client, Host, HostOptions, Reply, Tenant, Value};
 
 /// A host running edgechat's app on fresh state.
 pub struct App {
     pub host: Host,
-}
-
-/// An account created through the API, with a client holding its token.
-pub struct Tenant {
-    pub id: String,
-    pub site_key: String,
-    pub token: String,
-    pub api: Client,
 }
 
 impl App {
@@ -43,29 +35,12 @@ impl App {
 
     /// A client with the operator's admin token.
     pub fn admin(&self) -> Client {
-        self.host.client().with_bearer(ADMIN_TOKEN)
+        self.host.admin()
     }
 
     /// Creates an account and returns it with a client for its API token.
     pub fn tenant(&self, name: &str) -> Tenant {
-        let created = self
-            .admin()
-            .post("/api/v1/accounts", &json!({ "name": name }))
-            .expect(201)
-            .json();
-        let token = created["api_token"]
-            .as_str()
-            .expect("api_token")
-            .to_string();
-        Tenant {
-            id: created["account"]["id"]
-                .as_str()
-                .expect("account.id")
-                .to_string(),
-            site_key: created["site_key"].as_str().expect("site_key").to_string(),
-            api: self.host.client().with_bearer(&token),
-            token,
-        }
+        self.host.tenant(name)
     }
 }
 

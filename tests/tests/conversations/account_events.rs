@@ -140,7 +140,7 @@ fn agent_and_customer_changes_are_events_once_each_and_stay_out_of_the_feed() {
 fn a_waiting_events_poll_wakes_for_an_agent_change() {
     let host = start_app();
     let acme = tenant(&host, "Acme");
-    acme.agents(&[("alice", true)]);
+    acme.sync_agents(&[("alice", true)]);
     let head = acme.api.get("/api/v1/events");
     let cursor = next_cursor(head.expect(200));
 

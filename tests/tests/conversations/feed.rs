@@ -52,7 +52,7 @@ fn the_change_feed_neither_skips_nor_repeats_while_conversations_start() {
 fn a_conversation_reappears_only_when_it_changes_again() {
     let host = start_app();
     let acme = tenant(&host, "Acme");
-    acme.agents(&[("alice", true)]);
+    acme.sync_agents(&[("alice", true)]);
     let a = start_chat(&host, &acme, "a", Some("one"));
     let b = start_chat(&host, &acme, "b", None);
     a.say("two").expect(201);
@@ -78,7 +78,7 @@ fn a_conversation_reappears_only_when_it_changes_again() {
         cursor,
         "an empty page keeps the position"
     );
-    acme.reply(&b, "alice", "hi b").expect(201);
+    crate::reply(&acme, &b, "alice", "hi b").expect(201);
     let later = acme
         .api
         .get(&format!("/api/v1/conversations?cursor={cursor}"));

@@ -5,7 +5,7 @@ use edgechat_tests::json;
 fn a_visitor_and_the_business_chat_from_start_to_reopen() {
     let host = start_app();
     let acme = tenant(&host, "Acme");
-    acme.agents(&[("alice", true)]);
+    acme.sync_agents(&[("alice", true)]);
 
     // Arrange: a visitor starts a chat with a first message.
     let chat = start_chat(&host, &acme, "visitor-42", Some("Hi, is anyone there?"));
@@ -41,8 +41,7 @@ fn a_visitor_and_the_business_chat_from_start_to_reopen() {
         &json!({"agent_id": "alice"}),
     );
     assert_eq!(assigned.expect(200).json()["assignee_id"], "alice");
-    let reply = acme
-        .reply(&chat, "alice", "Hello! How can I help?")
+    let reply = crate::reply(&acme, &chat, "alice", "Hello! How can I help?")
         .expect(201)
         .json();
     assert_eq!(reply["seq"], 2);
@@ -140,7 +139,7 @@ fn a_visitor_and_the_business_chat_from_start_to_reopen() {
 fn round_robin_routes_new_conversations_to_available_agents_in_turn() {
     let host = start_app();
     let acme = tenant(&host, "Acme");
-    acme.agents(&[("alice", true), ("bob", true), ("carol", false)]);
+    acme.sync_agents(&[("alice", true), ("bob", true), ("carol", false)]);
     assert_eq!(
         acme.api.get("/api/v1/settings/routing").expect(200).json()["mode"],
         "manual"
@@ -195,7 +194,10 @@ fn bad_requests_get_problems_that_say_what_to_fix() {
 
     assert_eq!(invalid_fields(&chat.say(&"x".repeat(4_001))), ["text"]);
     assert_eq!(invalid_fields(&chat.say("   ")), ["text"]);
-    assert_eq!(invalid_fields(&acme.reply(&chat, "", "hi")), ["agent_id"]);
+    assert_eq!(
+        invalid_fields(&crate::reply(&acme, &chat, "", "hi")),
+        ["agent_id"]
+    );
     assert_eq!(
         invalid_fields(
             &chat

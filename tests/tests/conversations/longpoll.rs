@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 fn a_waiting_visitor_poll_returns_the_agent_reply_at_once() {
     let host = start_app();
     let acme = tenant(&host, "Acme");
-    acme.agents(&[("alice", true)]);
+    acme.sync_agents(&[("alice", true)]);
     let chat = start_chat(&host, &acme, "v", Some("hello?"));
     let first = chat.visitor.get(&chat.messages_path());
     let cursor = next_cursor(first.expect(200));
@@ -21,7 +21,7 @@ fn a_waiting_visitor_poll_returns_the_agent_reply_at_once() {
         })
     };
     std::thread::sleep(Duration::from_millis(500));
-    acme.reply(&chat, "alice", "Hi, I'm here").expect(201);
+    crate::reply(&acme, &chat, "alice", "Hi, I'm here").expect(201);
     let replied = Instant::now();
     let (reply, returned) = poll.join().unwrap();
     let page = items(reply.expect(200));

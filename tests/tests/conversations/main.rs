@@ -10,13 +10,7 @@ mod feed;
 mod flow;
 mod longpoll;
 
-use edgechat_tests::{ADMIN_TOKEN, Client, Host, HostOptions, Reply, Value, json};
-
-/// An account created through the API, with a client holding its token.
-pub struct Tenant {
-    pub site_key: String,
-    pub api: Client,
-}
+use edgechat_tests::{Client, Host, HostOptions, Reply, Tenant, Value, json};
 
 /// A visitor's chat: its conversation and a client with its visitor token.
 pub struct Chat {
@@ -32,45 +26,15 @@ pub fn start_app() -> Host {
 
 /// Creates an account on `host`.
 pub fn tenant(host: &Host, name: &str) -> Tenant {
-    let created = host
-        .client()
-        .with_bearer(ADMIN_TOKEN)
-        .post("/api/v1/accounts", &json!({ "name": name }))
-        .expect(201)
-        .json();
-    let token = created["api_token"].as_str().expect("api_token");
-    Tenant {
-        site_key: created["site_key"].as_str().expect("site_key").to_string(),
-        api: host.client().with_bearer(token),
-    }
+    host.tenant(name)
 }
 
-impl Tenant {
-    /// Syncs agents `(id, available)`, all online.
-    pub fn agents(&self, agents: &[(&str, bool)]) {
-        let list: Vec<Value> = agents
-            .iter()
-            .map(|(id, available)| json!({"id": id, "name": id, "online": true, "available": available}))
-            .collect();
-        self.api
-            .put("/api/v1/agents", &json!({ "agents": list }))
-            .expect(200);
-    }
-
-    /// Every event of the account, oldest first.
-    pub fn events(&self) -> Vec<Value> {
-        self.api.get("/api/v1/events?limit=500").expect(200).json()["items"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    pub fn reply(&self, chat: &Chat, agent: &str, text: &str) -> Reply {
-        self.api.post(
-            &format!("/api/v1/conversations/{}/messages", chat.id),
-            &json!({"agent_id": agent, "text": text}),
-        )
-    }
+/// An agent's reply through the integration API.
+pub fn reply(tenant: &Tenant, chat: &Chat, agent: &str, text: &str) -> Reply {
+    tenant.api.post(
+        &format!("/api/v1/conversations/{}/messages", chat.id),
+        &json!({"agent_id": agent, "text": text}),
+    )
 }
 
 /// A visitor of `tenant` starts a chat on `host`.

@@ -9,15 +9,10 @@ mod config;
 mod identify;
 mod visibility;
 
-use edgechat_tests::{ADMIN_TOKEN, Client, Host, HostOptions, Reply, Value, json};
+use edgechat_tests::{Client, Host, HostOptions, Reply, Tenant, Value};
 
 pub struct App {
     pub host: Host,
-}
-
-pub struct Tenant {
-    pub site_key: String,
-    pub api: Client,
 }
 
 impl App {
@@ -32,30 +27,19 @@ impl App {
     }
 
     pub fn tenant(&self) -> Tenant {
-        let created = self
-            .host
-            .client()
-            .with_bearer(ADMIN_TOKEN)
-            .post("/api/v1/accounts", &json!({ "name": "Acme" }))
-            .expect(201)
-            .json();
-        let token = created["api_token"].as_str().expect("api_token");
-        Tenant {
-            site_key: created["site_key"].as_str().expect("site_key").to_string(),
-            api: self.host.client().with_bearer(token),
-        }
+        self.host.tenant("Acme")
     }
 }
 
-impl Tenant {
-    pub fn visibility(&self, app: &App, query: &str) -> Value {
-        let reply = app.public().get(&format!(
-            "/v1/widget/visibility?site={}&{query}",
-            self.site_key
-        ));
-        assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
-        reply.expect(200).json()
-    }
+/// What a visitor's widget is told about visibility (and that it may ask
+/// from any origin).
+pub fn visibility(app: &App, tenant: &Tenant, query: &str) -> Value {
+    let reply = app.public().get(&format!(
+        "/v1/widget/visibility?site={}&{query}",
+        tenant.site_key
+    ));
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    reply.expect(200).json()
 }
 
 /// The fields named in a validation problem.

@@ -5,7 +5,7 @@ use edgechat_tests::json;
 fn with_nothing_configured_the_chat_is_visible() {
     let app = App::start();
     let tenant = app.tenant();
-    let answer = tenant.visibility(&app, "visitor=v1&time_on_page=3&visit=1");
+    let answer = crate::visibility(&app, &tenant, "visitor=v1&time_on_page=3&visit=1");
     assert_eq!(answer["visible"], true);
     assert_eq!(answer["reason"], "no_rules");
     assert_eq!(answer["matched_rules"], json!([]));
@@ -31,7 +31,7 @@ fn action_rules_decide_and_say_when_to_ask_again() {
         rules
     );
 
-    let early = tenant.visibility(&app, "visitor=v1&time_on_page=12&visit=2");
+    let early = crate::visibility(&app, &tenant, "visitor=v1&time_on_page=12&visit=2");
     assert_eq!(
         (early["visible"].clone(), early["reason"].clone()),
         (json!(false), json!("no_rule_matched"))
@@ -40,7 +40,7 @@ fn action_rules_decide_and_say_when_to_ask_again() {
         early["recheck_after_seconds"], 18,
         "the time-on-page threshold is 18 s away"
     );
-    let engaged = tenant.visibility(&app, "visitor=v1&time_on_page=31&visit=2");
+    let engaged = crate::visibility(&app, &tenant, "visitor=v1&time_on_page=31&visit=2");
     assert_eq!(engaged["matched_rules"], json!(["engaged"]));
 
     tenant
@@ -50,7 +50,7 @@ fn action_rules_decide_and_say_when_to_ask_again() {
             &json!({"name": "Alice", "online": true, "available": true}),
         )
         .expect(201);
-    let staffed = tenant.visibility(&app, "visitor=v1&time_on_page=0&visit=1");
+    let staffed = crate::visibility(&app, &tenant, "visitor=v1&time_on_page=0&visit=1");
     assert_eq!(staffed["visible"], true);
     assert_eq!(staffed["matched_rules"], json!(["staffed"]));
     tenant
@@ -60,13 +60,16 @@ fn action_rules_decide_and_say_when_to_ask_again() {
             &json!({"online": true, "available": false}),
         )
         .expect(200);
-    assert_eq!(tenant.visibility(&app, "visitor=v1")["visible"], false);
+    assert_eq!(
+        crate::visibility(&app, &tenant, "visitor=v1")["visible"],
+        false
+    );
 
     tenant
         .api
         .put("/api/v1/action-rules", &json!({"rules": []}))
         .expect(200);
-    assert_eq!(tenant.visibility(&app, "")["reason"], "no_rules");
+    assert_eq!(crate::visibility(&app, &tenant, "")["reason"], "no_rules");
 }
 
 #[test]
@@ -87,7 +90,7 @@ fn overrides_win_customer_over_account_and_expire() {
         .expect(200)
         .json();
     assert_eq!(set["active"], true);
-    let hidden = tenant.visibility(&app, "visitor=v1");
+    let hidden = crate::visibility(&app, &tenant, "visitor=v1");
     assert_eq!(
         (hidden["visible"].clone(), hidden["reason"].clone()),
         (json!(false), json!("account_override"))
@@ -111,16 +114,16 @@ fn overrides_win_customer_over_account_and_expire() {
         "show"
     );
     assert_eq!(
-        tenant.visibility(&app, "visitor=v1")["reason"],
+        crate::visibility(&app, &tenant, "visitor=v1")["reason"],
         "customer_override"
     );
     assert_eq!(
-        tenant.visibility(&app, "visitor=v2")["reason"],
+        crate::visibility(&app, &tenant, "visitor=v2")["reason"],
         "account_override"
     );
 
     std::thread::sleep(std::time::Duration::from_secs(recheck));
-    let after = tenant.visibility(&app, "visitor=v2");
+    let after = crate::visibility(&app, &tenant, "visitor=v2");
     assert_eq!(
         (after["visible"].clone(), after["reason"].clone()),
         (json!(true), json!("no_rules"))
@@ -132,33 +135,9 @@ fn overrides_win_customer_over_account_and_expire() {
 }
 
 /// An RFC 3339 time `seconds` from now (from the system clock).
-fn edgechat_time_in(seconds: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + seconds;
-    let days = now / 86_400;
-    let (y, m, d) = civil(days as i64);
-    let s = now % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
-}
-
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+fn edgechat_time_in(seconds: i64) -> String {
+    use edgechat::time::{Clock, SystemClock};
+    SystemClock.now().plus_millis(seconds * 1_000).to_string()
 }
 
 #[test]
