@@ -23,6 +23,8 @@ pub struct Manifest {
     pub triggers: Vec<HttpTrigger>,
     /// Components by id.
     pub components: BTreeMap<String, ComponentDecl>,
+    /// Component ids in the order the manifest declares them.
+    pub component_order: Vec<String>,
     /// What Spin would log about this manifest without refusing it (routes
     /// that are never reached), for `up` to print.
     pub warnings: Vec<String>,
@@ -204,11 +206,19 @@ impl Manifest {
             )?;
         }
         let warnings = route_warnings(&triggers);
+        // The typed parse sorts components; the table keeps their order.
+        let component_order = text
+            .parse::<toml::Table>()?
+            .get("component")
+            .and_then(toml::Value::as_table)
+            .map(|table| table.keys().cloned().collect())
+            .unwrap_or_default();
         Ok(Manifest {
             dir,
             variables: raw.variables,
             triggers,
             components: raw.component,
+            component_order,
             warnings,
         })
     }

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 /// directory runs once even if several components share it.
 pub fn run(manifest: &Manifest) -> Result<()> {
     let mut done = HashSet::new();
-    for (id, component) in &manifest.components {
-        let Some(build) = &component.build else {
+    for id in &manifest.component_order {
+        let Some(build) = &manifest.components[id].build else {
             continue;
         };
         let workdir = match &build.workdir {
@@ -32,4 +32,34 @@ pub fn run(manifest: &Manifest) -> Result<()> {
     }
     println!("Finished building all Spin components");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_commands_run_in_manifest_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = Manifest::parse(
+            r#"
+spin_manifest_version = 2
+[application]
+name = "order"
+[component.zeta]
+source = "z.wasm"
+[component.zeta.build]
+command = "echo zeta >> order.txt"
+[component.alpha]
+source = "a.wasm"
+[component.alpha.build]
+command = "echo alpha >> order.txt"
+"#,
+            dir.path().to_path_buf(),
+        )
+        .unwrap();
+        run(&manifest).unwrap();
+        let order = std::fs::read_to_string(dir.path().join("order.txt")).unwrap();
+        assert_eq!(order, "zeta\nalpha\n");
+    }
 }

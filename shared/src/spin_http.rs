@@ -104,6 +104,16 @@ impl Ctx {
             .unwrap_or_default()
     }
 
+    /// The path parameter `:name` as a typed value (e.g. `CustomerId::parse`):
+    /// a refusal is a 400 whose field is the parameter's name.
+    pub fn param_parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, Error> {
+        parse(self.param(name)).map_err(|message| Error::field(name, message))
+    }
+
     /// A request header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.req, name)
@@ -386,7 +396,9 @@ pub async fn serve_public(incoming: IncomingRequest, table: &'static [Route]) ->
             .iter()
             .any(|route| route.captures(req.path()).is_some());
     if preflight {
-        return cors_preflight();
+        // `with_cors` as every other answer (it adds the exposed headers),
+        // as the preflights answered through the router always had.
+        return with_cors(cors_preflight());
     }
     with_cors(dispatch(req, table))
 }

@@ -2,46 +2,28 @@
 //! feed, one conversation, its messages, agent replies, manual routing and
 //! closing (Bearer API token). The rules live in `edgechat::conversations`.
 
-use edgechat::spin_http;
-use spin_sdk::http::{IncomingRequest, Response, Router};
+use edgechat::spin_http::{self, Get, Post, Route};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod routes;
+use routes::*;
+
+const ROUTES: &[Route] = &[
+    Route::new("/api/v1/conversations", &[(Get, feed::handle)]),
+    Route::new("/api/v1/conversations/:id", &[(Get, get::handle)]),
+    Route::new(
+        "/api/v1/conversations/:id/messages",
+        &[(Get, list_messages::handle), (Post, post_message::handle)],
+    ),
+    Route::new(
+        "/api/v1/conversations/:id/assign",
+        &[(Post, assign::handle)],
+    ),
+    Route::new("/api/v1/conversations/:id/close", &[(Post, close::handle)]),
+];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
-    spin_http::serve(req, router()).await
-}
-
-fn router() -> Router {
-    use routes::*;
-    let mut router = Router::new();
-    router.get("/api/v1/conversations", feed::handle_feed);
-    router.any(
-        "/api/v1/conversations",
-        spin_http::method_not_allowed(&["GET"]),
-    );
-    router.get("/api/v1/conversations/:id", get::handle_get);
-    router.any(
-        "/api/v1/conversations/:id",
-        spin_http::method_not_allowed(&["GET"]),
-    );
-    router.get("/api/v1/conversations/:id/messages", messages::handle_list);
-    router.post("/api/v1/conversations/:id/messages", reply::handle_reply);
-    router.any(
-        "/api/v1/conversations/:id/messages",
-        spin_http::method_not_allowed(&["GET", "POST"]),
-    );
-    router.post("/api/v1/conversations/:id/assign", assign::handle_assign);
-    router.any(
-        "/api/v1/conversations/:id/assign",
-        spin_http::method_not_allowed(&["POST"]),
-    );
-    router.post("/api/v1/conversations/:id/close", close::handle_close);
-    router.any(
-        "/api/v1/conversations/:id/close",
-        spin_http::method_not_allowed(&["POST"]),
-    );
-    router.any("/*", spin_http::route_not_found);
-    router
+    spin_http::serve(req, ROUTES).await
 }

@@ -1,40 +1,26 @@
 //! The `customers` component: `/api/v1/customers` — tag a customer with the
 //! business's own id, email, names and labels; find it again.
 
-use edgechat::spin_http;
-use spin_sdk::http::{IncomingRequest, Response, Router};
+use edgechat::spin_http::{self, Get, Put, Route};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod routes;
+use routes::*;
+
+const ROUTES: &[Route] = &[
+    Route::new("/api/v1/customers", &[(Get, find::handle)]),
+    Route::new(
+        "/api/v1/customers/:customer_id",
+        &[(Put, put::handle), (Get, get::handle)],
+    ),
+    Route::new(
+        "/api/v1/customers/:customer_id/visibility",
+        &[(Get, get_visibility::handle), (Put, put_visibility::handle)],
+    ),
+];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
-    spin_http::serve(req, router()).await
-}
-
-fn router() -> Router {
-    use routes::*;
-    let mut router = Router::new();
-    router.get("/api/v1/customers", find::handle_find);
-    router.any("/api/v1/customers", spin_http::method_not_allowed(&["GET"]));
-    router.put("/api/v1/customers/:customer_id", put::handle_put);
-    router.get("/api/v1/customers/:customer_id", get::handle_get);
-    router.any(
-        "/api/v1/customers/:customer_id",
-        spin_http::method_not_allowed(&["GET", "PUT"]),
-    );
-    router.get(
-        "/api/v1/customers/:customer_id/visibility",
-        visibility::handle_get,
-    );
-    router.put(
-        "/api/v1/customers/:customer_id/visibility",
-        visibility::handle_put,
-    );
-    router.any(
-        "/api/v1/customers/:customer_id/visibility",
-        spin_http::method_not_allowed(&["GET", "PUT"]),
-    );
-    router.any("/*", spin_http::route_not_found);
-    router
+    spin_http::serve(req, ROUTES).await
 }

@@ -2,21 +2,16 @@
 //! for every route (hand-written in `openapi.json`, checked by the
 //! end-to-end tests against the routes actually served).
 
-use edgechat::spin_http;
-use spin_sdk::http::{IncomingRequest, Response, Router};
+use edgechat::spin_http::{self, Get, Route};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod routes;
+use routes::*;
+
+const ROUTES: &[Route] = &[Route::new("/openapi.json", &[(Get, document::handle)])];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
-    spin_http::serve(req, router()).await
-}
-
-fn router() -> Router {
-    let mut router = Router::new();
-    router.get("/openapi.json", routes::document::handle_document);
-    router.any("/openapi.json", spin_http::method_not_allowed(&["GET"]));
-    router.any("/*", spin_http::route_not_found);
-    router
+    spin_http::serve(req, ROUTES).await
 }

@@ -1,24 +1,19 @@
-//! `POST /api/v1/accounts {name}` → 201 `{account, site_key, api_token}`.
+//! `POST /api/v1/accounts {name}` (admin token) → 201 `{account, site_key,
+//! api_token}`, never cached; an `Idempotency-Key` replays the first answer.
 
 use edgechat::error::Error;
 use edgechat::idempotency::Scope;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::{accounts, auth, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use edgechat::{accounts, auth};
+use spin_sdk::http::Response;
 
-pub fn handle_create(req: Request, _params: Params) -> Response {
-    spin_http::respond(create(&req))
-}
-
-fn create(req: &Request) -> Result<Response, Error> {
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
     let admin_token = spin_http::variable("admin_token")?;
-    auth::authenticate_admin(spin_http::header(req, "authorization"), &admin_token)?;
-    let kv = spin_http::store()?;
-    Ok(spin_http::idempotent(req, &kv, Scope::Admin, || {
-        spin_http::respond((|| {
-            let name = accounts::parse_create(&spin_http::json_body(req)?)?;
-            let created = accounts::create(&kv, &SystemClock, &name)?;
-            Ok(spin_http::json_no_store(201, &created))
-        })())
-    }))
+    auth::authenticate_admin(ctx.header("authorization"), &admin_token)?;
+    ctx.idempotent(Scope::Admin, || {
+        let name = accounts::parse_create(&ctx.json_body()?)?;
+        let created = accounts::create(ctx.store()?, &SystemClock, &name)?;
+        Ok(spin_http::json_no_store(201, &created))
+    })
 }

@@ -2,18 +2,14 @@
 //! updated_at}`; replaces the whole list (`[]` removes every rule).
 
 use edgechat::error::Error;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::{rules, spin_http, visibility};
-use spin_sdk::http::{Params, Request, Response};
+use edgechat::{rules, visibility};
+use spin_sdk::http::Response;
 
-pub fn handle_put(req: Request, _params: Params) -> Response {
-    spin_http::respond(put(&req))
-}
-
-fn put(req: &Request) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let parsed = rules::parse_rules(&spin_http::json_body(req)?)?;
-    let set = visibility::put_rules(&kv, &SystemClock, &caller, parsed)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
+    let parsed = rules::parse_rules(&ctx.json_body()?)?;
+    let set = visibility::put_rules(ctx.store()?, &SystemClock, caller, parsed)?;
     Ok(spin_http::json(200, &set))
 }

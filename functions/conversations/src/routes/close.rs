@@ -1,19 +1,14 @@
 //! `POST /api/v1/conversations/{id}/close` → the closed conversation (no
 //! body needed; closing twice is harmless).
 
+use edgechat::conversations;
 use edgechat::error::Error;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::{conversations, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_close(req: Request, params: Params) -> Response {
-    spin_http::respond(close(&req, &params))
-}
-
-fn close(req: &Request, params: &Params) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let id = spin_http::param(params, "id");
-    let view = conversations::close(&kv, &SystemClock, &caller, &id)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
+    let view = conversations::close(ctx.store()?, &SystemClock, caller, ctx.param("id"))?;
     Ok(spin_http::json(200, &view))
 }

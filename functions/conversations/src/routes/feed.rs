@@ -4,31 +4,21 @@
 
 use edgechat::conversations::{self, Status};
 use edgechat::error::Error;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::{input, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_feed(req: Request, _params: Params) -> Response {
-    spin_http::respond(feed(&req))
-}
-
-fn feed(req: &Request) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let limit = input::limit(
-        spin_http::query(req, "limit").as_deref(),
-        conversations::DEFAULT_PAGE,
-        conversations::MAX_PAGE,
-    )?;
-    let status = Status::parse_filter(spin_http::query(req, "status").as_deref())?;
-    let cursor = spin_http::query(req, "cursor");
-    let page = conversations::feed(
-        &kv,
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
+    let page = ctx.page(conversations::DEFAULT_PAGE, conversations::MAX_PAGE)?;
+    let status = Status::parse_filter(ctx.query("status").as_deref())?;
+    let items = conversations::feed(
+        ctx.store()?,
         &SystemClock,
         &caller.account,
-        cursor.as_deref(),
-        limit,
+        page.cursor.as_deref(),
+        page.limit,
         status,
     )?;
-    Ok(spin_http::json(200, &page))
+    Ok(spin_http::json(200, &items))
 }

@@ -1,17 +1,12 @@
 //! `GET /api/v1/conversations/{id}` → the conversation.
 
+use edgechat::conversations;
 use edgechat::error::Error;
-use edgechat::{conversations, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use edgechat::spin_http::{self, Ctx};
+use spin_sdk::http::Response;
 
-pub fn handle_get(req: Request, params: Params) -> Response {
-    spin_http::respond(get(&req, &params))
-}
-
-fn get(req: &Request, params: &Params) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let id = spin_http::param(params, "id");
-    let view = conversations::get(&kv, &caller.account, &id)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
+    let view = conversations::get(ctx.store()?, &caller.account, ctx.param("id"))?;
     Ok(spin_http::json(200, &view))
 }

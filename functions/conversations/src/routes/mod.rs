@@ -2,5 +2,5 @@ pub mod assign;
 pub mod close;
 pub mod feed;
 pub mod get;
-pub mod messages;
-pub mod reply;
+pub mod list_messages;
+pub mod post_message;

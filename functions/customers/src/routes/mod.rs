@@ -1,4 +1,5 @@
 pub mod find;
 pub mod get;
+pub mod get_visibility;
 pub mod put;
-pub mod visibility;
+pub mod put_visibility;

@@ -1,18 +1,21 @@
-//! `GET /healthz[?deep=true]`: proves the component runs and its store answers.
+//! `GET /healthz[?deep=true]` → `{status, version, kv}`: proves the component
+//! runs and its store answers (503 problem when it does not).
 
+use edgechat::error::Error;
 use edgechat::keys;
 use edgechat::problem::Problem;
-use edgechat::spin_http;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::spin_store::SpinStore;
 use edgechat::store::{KeyValue, StoreResult};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_check(req: Request, _params: Params) -> Response {
-    let deep = req
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let deep = ctx
+        .req
         .query()
         .split('&')
         .any(|pair| pair == "deep=true" || pair == "deep=1");
-    match probe(deep) {
+    Ok(match probe(deep) {
         Ok(kv) => spin_http::json(
             200,
             &serde_json::json!({
@@ -26,7 +29,7 @@ pub fn handle_check(req: Request, _params: Params) -> Response {
             eprintln!("healthz: {e}");
             spin_http::problem(&Problem::unavailable("the key-value store did not answer"))
         }
-    }
+    })
 }
 
 /// A shallow probe reads one key; a deep one also writes, reads back and
