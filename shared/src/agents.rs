@@ -499,28 +499,9 @@ pub fn set_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Actor;
-    use crate::ids::TokenId;
     use crate::store::MemoryStore;
-    use crate::time::ManualClock;
+    use crate::testing::World;
     use serde_json::json;
-
-    struct World {
-        kv: MemoryStore,
-        clock: ManualClock,
-        caller: Caller,
-    }
-
-    fn world() -> World {
-        World {
-            kv: MemoryStore::new(),
-            clock: ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            caller: Caller {
-                account: AccountId::generate(),
-                actor: Actor::Token(TokenId::generate()),
-            },
-        }
-    }
 
     impl World {
         fn sync(&self, body: Value) -> Result<SyncOutcome> {
@@ -542,7 +523,7 @@ mod tests {
 
     #[test]
     fn a_sync_creates_updates_and_removes_to_match_the_list() {
-        let w = world();
+        let w = World::new();
         w.sync(json!({"agents": [
             {"id": "alice", "name": "Alice", "email": "alice@example.com"},
             {"id": "bob", "name": "Bob"},
@@ -559,7 +540,7 @@ mod tests {
 
     #[test]
     fn repeating_a_sync_changes_nothing() {
-        let w = world();
+        let w = World::new();
         let body = json!({"agents": [{"id": "alice", "name": "Alice"}]});
         w.sync(body.clone()).unwrap();
         let before = get(&w.kv, &w.caller.account, "alice").unwrap();
@@ -571,7 +552,7 @@ mod tests {
 
     #[test]
     fn a_sync_keeps_presence_unless_the_directory_sends_it() {
-        let w = world();
+        let w = World::new();
         w.sync(json!([{"id": "alice", "name": "Alice"}])).unwrap();
         set_status(&w.kv, &w.clock, &w.caller, "alice", true, true).unwrap();
         w.sync(json!([{"id": "alice", "name": "Alice"}])).unwrap();
@@ -612,7 +593,7 @@ mod tests {
 
     #[test]
     fn a_rejected_sync_changes_nothing() {
-        let w = world();
+        let w = World::new();
         w.sync(json!([{"id": "alice", "name": "Alice"}])).unwrap();
         let result = w.sync(json!([{"id": "bob", "name": "Bob", "email": "bad"}]));
         assert!(result.is_err());
@@ -621,7 +602,7 @@ mod tests {
 
     #[test]
     fn one_agent_can_be_created_read_updated_and_deleted() {
-        let w = world();
+        let w = World::new();
         let input = parse_one("alice", &json!({"name": "Alice"})).unwrap();
         let (_, created) = upsert(&w.kv, &w.clock, &w.caller, &input).unwrap();
         assert!(created);
@@ -662,14 +643,14 @@ mod tests {
 
     #[test]
     fn status_of_an_unknown_agent_is_not_found() {
-        let w = world();
+        let w = World::new();
         let result = set_status(&w.kv, &w.clock, &w.caller, "ghost", true, true);
         assert!(matches!(result, Err(Error::NotFound(_))));
     }
 
     #[test]
     fn agents_are_listed_by_id_in_pages() {
-        let w = world();
+        let w = World::new();
         let agents: Vec<Value> = ["d", "b", "a", "c"]
             .iter()
             .map(|id| json!({"id": id, "name": id}))
@@ -687,7 +668,7 @@ mod tests {
 
     #[test]
     fn another_accounts_agents_are_invisible() {
-        let w = world();
+        let w = World::new();
         w.sync(json!([{"id": "alice", "name": "Alice"}])).unwrap();
         let other = AccountId::generate();
         assert!(matches!(
@@ -699,7 +680,7 @@ mod tests {
 
     #[test]
     fn every_change_is_audited() {
-        let w = world();
+        let w = World::new();
         w.sync(json!([{"id": "alice", "name": "Alice"}])).unwrap();
         set_status(&w.kv, &w.clock, &w.caller, "alice", true, false).unwrap();
         delete(&w.kv, &w.clock, &w.caller, "alice").unwrap();
@@ -740,7 +721,7 @@ mod tests {
 
     #[test]
     fn each_agent_a_sync_changes_is_one_event_in_id_order() {
-        let w = world();
+        let w = World::new();
         w.sync(json!([{"id": "bob", "name": "Bob"}, {"id": "alice", "name": "Alice"}]))
             .unwrap();
         w.sync(json!([{"id": "alice", "name": "Alice B."}, {"id": "carol", "name": "Carol"}]))
@@ -759,7 +740,7 @@ mod tests {
 
     #[test]
     fn a_sync_or_put_that_changes_nothing_appends_no_event() {
-        let w = world();
+        let w = World::new();
         let body = json!([{"id": "alice", "name": "Alice", "online": true}]);
         w.sync(body.clone()).unwrap();
         w.clock.advance(1_000);
@@ -774,7 +755,7 @@ mod tests {
 
     #[test]
     fn put_status_and_delete_each_append_one_event() {
-        let w = world();
+        let w = World::new();
         let input = parse_one("alice", &json!({"name": "Alice"})).unwrap();
         upsert(&w.kv, &w.clock, &w.caller, &input).unwrap();
         let input = parse_one("alice", &json!({"name": "Alice A."})).unwrap();
@@ -800,7 +781,7 @@ mod tests {
 
     #[test]
     fn a_failed_change_appends_no_event_and_leaves_no_gap() {
-        let w = world();
+        let w = World::new();
         assert!(set_status(&w.kv, &w.clock, &w.caller, "ghost", true, true).is_err());
         assert!(delete(&w.kv, &w.clock, &w.caller, "ghost").is_err());
         assert!(
@@ -849,7 +830,7 @@ mod tests {
 
     #[test]
     fn a_sync_that_loses_to_the_same_concurrent_sync_appends_nothing() {
-        let w = world();
+        let w = World::new();
         let body = json!([{"id": "alice", "name": "Alice"}]);
         let racing = Racing {
             inner: &w.kv,

@@ -182,14 +182,11 @@ mod tests {
     use super::*;
     use crate::ids::TokenId;
     use crate::store::MemoryStore;
+    use crate::testing::World;
     use crate::time::ManualClock;
 
     fn setup() -> (MemoryStore, ManualClock, AccountId) {
-        (
-            MemoryStore::new(),
-            ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            AccountId::generate(),
-        )
+        World::new().parts()
     }
 
     #[test]

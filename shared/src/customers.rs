@@ -446,28 +446,8 @@ pub fn find(kv: &dyn KeyValue, account: &AccountId, lookup: &Lookup) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Actor;
-    use crate::ids::TokenId;
-    use crate::store::MemoryStore;
-    use crate::time::ManualClock;
+    use crate::testing::World;
     use serde_json::json;
-
-    struct World {
-        kv: MemoryStore,
-        clock: ManualClock,
-        caller: Caller,
-    }
-
-    fn world() -> World {
-        World {
-            kv: MemoryStore::new(),
-            clock: ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            caller: Caller {
-                account: AccountId::generate(),
-                actor: Actor::Token(TokenId::generate()),
-            },
-        }
-    }
 
     impl World {
         fn put(&self, id: &str, body: Value) -> Result<(Customer, bool)> {
@@ -498,7 +478,7 @@ mod tests {
 
     #[test]
     fn the_integrators_body_tags_a_customer_and_the_id_comes_back_as_given() {
-        let w = world();
+        let w = World::new();
         let (customer, created) = w.put("c1", john()).unwrap();
         assert!(created);
         let shown = serde_json::to_value(&customer).unwrap();
@@ -514,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_customer_is_found_by_external_id_or_email() {
-        let w = world();
+        let w = World::new();
         w.put("c1", john()).unwrap();
         assert_eq!(w.find(by_id("123")), ["c1"]);
         assert_eq!(w.find(by_email("John.Doe@Example.com")), ["c1"]);
@@ -523,7 +503,7 @@ mod tests {
 
     #[test]
     fn indexes_follow_changes_of_email_and_id() {
-        let w = world();
+        let w = World::new();
         w.put("c1", john()).unwrap();
         w.put("c1", json!({"id": 456, "email": "jd@example.org"}))
             .unwrap();
@@ -537,7 +517,7 @@ mod tests {
 
     #[test]
     fn stale_index_entries_are_filtered_and_dropped_on_the_next_change() {
-        let w = world();
+        let w = World::new();
         w.put("c1", john()).unwrap();
         // Simulate a crash after the customer changed but before its old
         // index entries were removed.
@@ -553,7 +533,7 @@ mod tests {
 
     #[test]
     fn two_customers_may_share_an_email() {
-        let w = world();
+        let w = World::new();
         w.put("c1", john()).unwrap();
         w.clock.advance(1_000);
         w.put("c2", john()).unwrap();
@@ -564,7 +544,7 @@ mod tests {
 
     #[test]
     fn retagging_with_the_same_body_changes_nothing() {
-        let w = world();
+        let w = World::new();
         let (first, _) = w.put("c1", john()).unwrap();
         w.clock.advance(5_000);
         let (second, created) = w.put("c1", john()).unwrap();
@@ -608,7 +588,7 @@ mod tests {
 
     #[test]
     fn a_rejected_tagging_writes_nothing() {
-        let w = world();
+        let w = World::new();
         assert!(w.put("c1", json!({"email": "bad", "id": 1})).is_err());
         assert!(w.kv.is_empty());
     }
@@ -626,7 +606,7 @@ mod tests {
 
     #[test]
     fn another_accounts_customers_are_invisible() {
-        let w = world();
+        let w = World::new();
         w.put("c1", john()).unwrap();
         let other = AccountId::generate();
         assert!(matches!(get(&w.kv, &other, "c1"), Err(Error::NotFound(_))));
@@ -641,7 +621,7 @@ mod tests {
 
     #[test]
     fn each_tagging_that_changes_the_customer_is_one_event() {
-        let w = world();
+        let w = World::new();
         let (created, _) = w.put("c1", john()).unwrap();
         w.clock.advance(1_000);
         w.put("c1", john()).unwrap();
@@ -666,7 +646,7 @@ mod tests {
 
     #[test]
     fn a_tagging_that_changes_nothing_appends_no_event() {
-        let w = world();
+        let w = World::new();
         w.put("c1", john()).unwrap();
         w.put("c1", john()).unwrap();
         ensure(

@@ -289,15 +289,12 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use crate::store::MemoryStore;
+    use crate::testing::World;
     use crate::time::ManualClock;
 
     fn setup() -> (MemoryStore, ManualClock, AccountId, ConversationId) {
-        (
-            MemoryStore::new(),
-            ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            AccountId::generate(),
-            ConversationId::generate(),
-        )
+        let (kv, clock, account) = World::new().parts();
+        (kv, clock, account, ConversationId::generate())
     }
 
     fn no_sleep() {}

@@ -222,16 +222,13 @@ pub fn finish(kv: &dyn KeyValue, reservation: Reservation, status: u16, body: &[
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
+    use crate::testing::World;
     use crate::time::ManualClock;
 
     const SECRET: &[u8] = b"signing key";
 
     fn setup() -> (MemoryStore, ManualClock, AccountId) {
-        (
-            MemoryStore::new(),
-            ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            AccountId::generate(),
-        )
+        World::new().parts()
     }
 
     fn run(

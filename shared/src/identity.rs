@@ -373,20 +373,15 @@ pub fn linked_customer(
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
+    use crate::testing::World;
     use crate::time::ManualClock;
     use serde_json::json;
 
     const SIGNING_KEY: &[u8] = b"test-signing-key";
 
     fn setup() -> (MemoryStore, ManualClock, Caller, String) {
-        let kv = MemoryStore::new();
-        let clock = ManualClock::at(Timestamp::from_millis(1_767_225_600_000));
-        let created = accounts::create(&kv, &clock, "Acme").unwrap();
-        let caller = Caller {
-            account: created.account.id.clone(),
-            actor: Actor::Admin,
-        };
-        (kv, clock, caller, created.site_key.to_string())
+        let (World { kv, clock, caller }, site) = World::with_account(Actor::Admin);
+        (kv, clock, caller, site.to_string())
     }
 
     fn body(site: &str, visitor: &str, extra: Value) -> IdentifyInput {

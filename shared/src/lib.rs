@@ -66,6 +66,9 @@ pub mod visibility;
 pub mod visitors;
 pub mod widget;
 
+#[cfg(test)]
+mod testing;
+
 #[cfg(feature = "spin")]
 pub mod spin_http;
 #[cfg(feature = "spin")]

@@ -177,23 +177,15 @@ pub fn pick(kv: &dyn KeyValue, account: &AccountId) -> Result<Option<AgentId>> {
 mod tests {
     use super::*;
     use crate::agents::{self, AgentInput};
-    use crate::auth::Actor;
-    use crate::ids::TokenId;
     use crate::store::MemoryStore;
+    use crate::testing::World;
     use crate::time::ManualClock;
     use serde_json::json;
     use std::collections::HashMap;
 
     fn setup() -> (MemoryStore, ManualClock, Caller) {
-        let caller = Caller {
-            account: AccountId::generate(),
-            actor: Actor::Token(TokenId::generate()),
-        };
-        (
-            MemoryStore::new(),
-            ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            caller,
-        )
+        let World { kv, clock, caller } = World::new();
+        (kv, clock, caller)
     }
 
     fn agent(id: &str, available: bool) -> AgentInput {

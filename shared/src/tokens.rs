@@ -174,15 +174,12 @@ mod tests {
     use super::*;
     use crate::auth::authenticate;
     use crate::store::MemoryStore;
+    use crate::testing::World;
     use crate::time::ManualClock;
     use serde_json::json;
 
     fn setup() -> (MemoryStore, ManualClock, AccountId) {
-        (
-            MemoryStore::new(),
-            ManualClock::at(Timestamp::from_millis(1_767_225_600_000)),
-            AccountId::generate(),
-        )
+        World::new().parts()
     }
 
     fn bearer(token: &IssuedToken) -> String {

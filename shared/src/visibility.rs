@@ -273,27 +273,12 @@ pub fn visitor_actor(visitor: &CustomerId) -> Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::TokenId;
     use crate::rules::{Reason, parse_override, parse_rules};
-    use crate::store::MemoryStore;
-    use crate::time::ManualClock;
+    use crate::testing::World;
     use serde_json::json;
 
-    struct World {
-        kv: MemoryStore,
-        clock: ManualClock,
-        caller: Caller,
-    }
-
     fn world() -> World {
-        World {
-            kv: MemoryStore::new(),
-            clock: ManualClock::at(Timestamp::parse("2026-06-10T12:00:00Z").unwrap()),
-            caller: Caller {
-                account: AccountId::generate(),
-                actor: Actor::Token(TokenId::generate()),
-            },
-        }
+        World::at(Timestamp::parse("2026-06-10T12:00:00Z").unwrap())
     }
 
     impl World {

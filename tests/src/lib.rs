@@ -332,6 +332,36 @@ impl Drop for Host {
     }
 }
 
+impl Reply {
+    /// A list response's `items`.
+    pub fn items(&self) -> Vec<Value> {
+        self.json()["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected items: {}", self.body))
+            .clone()
+    }
+
+    /// A list response's `next_cursor`.
+    pub fn next_cursor(&self) -> String {
+        self.json()["next_cursor"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected next_cursor: {}", self.body))
+            .to_string()
+    }
+
+    /// The fields named in a 400 validation problem's `errors`.
+    #[track_caller]
+    pub fn invalid_fields(&self) -> Vec<String> {
+        let problem = self.expect_problem(400);
+        problem["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected errors[] naming the field: {problem}"))
+            .iter()
+            .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
 /// An account created through the admin API, with a client holding its API
 /// token.
 pub struct Tenant {
@@ -580,6 +610,17 @@ impl Redis {
         )
         .expect("write runtime config");
         path
+    }
+
+    /// Two hosts started with `options()`, both on this server: the
+    /// scale-out configuration. Declare them after the server, so that they
+    /// stop first.
+    pub fn two_hosts(&self, options: impl Fn() -> HostOptions) -> [Host; 2] {
+        let config = self.runtime_config(self._dir.path());
+        [
+            options().runtime_config(&config).start(),
+            options().runtime_config(&config).start(),
+        ]
     }
 
     /// Stops the server (to test how the app copes).

@@ -3,36 +3,32 @@ use crate::agents::{self, AgentInput};
 use crate::events::Event;
 use crate::ids::TokenId;
 use crate::store::MemoryStore;
+use crate::testing::World;
 use crate::time::ManualClock;
 use std::cell::Cell;
 
 const KEY: &[u8] = b"signing-key";
 
-struct World {
-    kv: MemoryStore,
-    clock: ManualClock,
+struct Chat {
+    world: World,
     site: SiteKey,
-    caller: Caller,
 }
 
-fn world() -> World {
-    let kv = MemoryStore::new();
-    let clock = ManualClock::at(Timestamp::from_millis(1_767_225_600_000));
-    let created = accounts::create(&kv, &clock, "Acme").unwrap();
-    World {
-        caller: Caller {
-            account: created.account.id.clone(),
-            actor: Actor::Token(TokenId::generate()),
-        },
-        site: created.site_key.clone(),
-        kv,
-        clock,
+impl std::ops::Deref for Chat {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
     }
+}
+
+fn world() -> Chat {
+    let (world, site) = World::with_account(Actor::Token(TokenId::generate()));
+    Chat { world, site }
 }
 
 fn no_sleep() {}
 
-impl World {
+impl Chat {
     fn start(&self, visitor: &str, text: Option<&str>) -> (Started, Visitor) {
         let input = StartInput {
             site: self.site.clone(),

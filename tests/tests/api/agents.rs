@@ -1,5 +1,5 @@
 use crate::{App, ids, invalid_fields};
-use edgechat_tests::{Value, json};
+use edgechat_tests::{Client, Value, json};
 use std::sync::{Arc, Barrier};
 
 fn directory(ids: &[&str]) -> Value {
@@ -229,31 +229,39 @@ fn agents_are_listed_in_pages_by_id() {
 fn concurrent_syncs_leave_one_list_never_a_mix() {
     let app = App::start();
     let tenant = app.tenant("Acme");
+    race_whole_list_syncs([tenant.api.clone(), tenant.api.clone()], 12);
+}
+
+/// Races a sync of 40 agents `a00…` through `apis[0]` against one of 40
+/// agents `b00…` through `apis[1]`, `rounds` times; after each round the
+/// stored list must be exactly one of the two.
+pub fn race_whole_list_syncs(apis: [Client; 2], rounds: usize) {
     let list_a: Vec<String> = (0..40).map(|i| format!("a{i:02}")).collect();
     let list_b: Vec<String> = (0..40).map(|i| format!("b{i:02}")).collect();
     let body = |ids: &[String]| {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         directory(&refs)
     };
-    let (body_a, body_b) = (body(&list_a), body(&list_b));
-    for round in 0..12 {
+    for round in 0..rounds {
         let barrier = Arc::new(Barrier::new(2));
-        let racers: Vec<_> = [body_a.clone(), body_b.clone()]
-            .into_iter()
-            .map(|body| {
-                let api = tenant.api.clone();
-                let barrier = barrier.clone();
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    api.put("/api/v1/agents", &body).status
-                })
+        let racers: Vec<_> = [
+            (apis[0].clone(), body(&list_a)),
+            (apis[1].clone(), body(&list_b)),
+        ]
+        .into_iter()
+        .map(|(api, body)| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                api.put("/api/v1/agents", &body).status
             })
-            .collect();
+        })
+        .collect();
         for racer in racers {
             assert_eq!(racer.join().unwrap(), 200, "round {round}");
         }
         let stored = ids(
-            &tenant.api.get("/api/v1/agents?limit=1000").expect(200),
+            apis[round % 2].get("/api/v1/agents?limit=1000").expect(200),
             "id",
         );
         assert!(

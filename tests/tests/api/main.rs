@@ -59,16 +59,10 @@ pub fn ids(reply: &Reply, field: &str) -> Vec<String> {
         .collect()
 }
 
-/// The fields named in a validation problem's `errors`.
+/// The fields named in a validation problem.
 #[track_caller]
 pub fn invalid_fields(reply: &Reply) -> Vec<String> {
-    let problem = reply.expect_problem(400);
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected errors[] naming the field: {problem}"))
-        .iter()
-        .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-        .collect()
+    reply.invalid_fields()
 }
 
 /// Every audit entry of the tenant's account, oldest first.

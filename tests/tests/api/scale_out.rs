@@ -7,28 +7,20 @@
 use crate::ids;
 use edgechat_tests::{ADMIN_TOKEN, Client, Host, HostOptions, Redis, in_parallel, json};
 use std::collections::HashSet;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
-/// Two hosts on one Redis (kept alive as long as the hosts).
+/// Two hosts on one Redis (declared after it, so they stop first).
 struct Pair {
     hosts: [Host; 2],
     _redis: Redis,
-    _dir: tempfile::TempDir,
 }
 
 impl Pair {
     fn start() -> Pair {
         let redis = Redis::start();
-        let dir = tempfile::tempdir().unwrap();
-        let config = redis.runtime_config(dir.path());
-        let hosts = [
-            HostOptions::app().runtime_config(&config).start(),
-            HostOptions::app().runtime_config(&config).start(),
-        ];
         Pair {
-            hosts,
+            hosts: redis.two_hosts(HostOptions::app),
             _redis: redis,
-            _dir: dir,
         }
     }
 
@@ -108,41 +100,7 @@ fn tokens_minted_at_once_through_two_hosts_are_all_listed_and_all_work() {
 fn whole_list_syncs_racing_on_two_hosts_leave_one_list_never_a_mix() {
     let pair = Pair::start();
     let token = pair.account();
-    let apis = pair.clients(&token);
-    let list =
-        |prefix: &str| -> Vec<String> { (0..30).map(|i| format!("{prefix}{i:02}")).collect() };
-    let body = |ids: &[String]| {
-        let agents: Vec<_> = ids.iter().map(|id| json!({"id": id, "name": id})).collect();
-        json!({ "agents": agents })
-    };
-    let (list_a, list_b) = (list("a"), list("b"));
-    for round in 0..10 {
-        let barrier = Arc::new(Barrier::new(2));
-        let racers: Vec<_> = [
-            (apis[0].clone(), body(&list_a)),
-            (apis[1].clone(), body(&list_b)),
-        ]
-        .into_iter()
-        .map(|(api, body)| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                api.put("/api/v1/agents", &body).status
-            })
-        })
-        .collect();
-        for racer in racers {
-            assert_eq!(racer.join().unwrap(), 200, "round {round}");
-        }
-        let stored = ids(
-            apis[round % 2].get("/api/v1/agents?limit=1000").expect(200),
-            "id",
-        );
-        assert!(
-            stored == list_a || stored == list_b,
-            "round {round}: the list is a mix: {stored:?}"
-        );
-    }
+    crate::agents::race_whole_list_syncs(pair.clients(&token), 10);
 }
 
 #[test]

@@ -10,10 +10,7 @@ const MESSAGES: usize = 500;
 #[test]
 fn five_hundred_messages_through_two_hosts_on_one_redis_are_stored_once_each_in_seq_order() {
     let redis = edgechat_tests::Redis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = redis.runtime_config(dir.path());
-    let a = HostOptions::app().runtime_config(&config).start();
-    let b = HostOptions::app().runtime_config(&config).start();
+    let [a, b] = redis.two_hosts(HostOptions::app);
     let acme = tenant(&a, "Acme");
     let chat = crate::start_chat(&a, &acme, "visitor", None);
     let via_b = Chat {
@@ -91,10 +88,7 @@ fn acme_token(tenant: &crate::Tenant) -> String {
 #[test]
 fn state_changes_racing_through_two_hosts_happen_once_each() {
     let redis = edgechat_tests::Redis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = redis.runtime_config(dir.path());
-    let a = HostOptions::app().runtime_config(&config).start();
-    let b = HostOptions::app().runtime_config(&config).start();
+    let [a, b] = redis.two_hosts(HostOptions::app);
     let acme = tenant(&a, "Acme");
     let token = acme_token(&acme);
     let apis = Arc::new([

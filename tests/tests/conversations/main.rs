@@ -79,28 +79,16 @@ impl Chat {
 
 /// A page's `items`.
 pub fn items(reply: &Reply) -> Vec<Value> {
-    reply.json()["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected items: {}", reply.body))
-        .clone()
+    reply.items()
 }
 
 /// A page's `next_cursor`.
 pub fn next_cursor(reply: &Reply) -> String {
-    reply.json()["next_cursor"]
-        .as_str()
-        .unwrap_or_else(|| panic!("expected next_cursor: {}", reply.body))
-        .to_string()
+    reply.next_cursor()
 }
 
-/// The fields named in a validation problem's `errors`.
+/// The fields named in a validation problem.
 #[track_caller]
 pub fn invalid_fields(reply: &Reply) -> Vec<String> {
-    let problem = reply.expect_problem(400);
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected errors[] naming the field: {problem}"))
-        .iter()
-        .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-        .collect()
+    reply.invalid_fields()
 }

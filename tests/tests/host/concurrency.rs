@@ -48,10 +48,7 @@ fn two_hosts_on_one_sqlite_file_lose_no_increment() {
 #[test]
 fn two_hosts_on_one_redis_lose_no_increment() {
     let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = redis.runtime_config(dir.path());
-    let a = HostOptions::probe().runtime_config(&config).start();
-    let b = HostOptions::probe().runtime_config(&config).start();
+    let [a, b] = redis.two_hosts(HostOptions::probe);
     let values = hammer(&a, &b, "/probe/kv/incr?key=hits");
     assert_each_value_once(values, REQUESTS);
 }

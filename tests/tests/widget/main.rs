@@ -45,11 +45,5 @@ pub fn visibility(app: &App, tenant: &Tenant, query: &str) -> Value {
 /// The fields named in a validation problem.
 #[track_caller]
 pub fn invalid_fields(reply: &Reply) -> Vec<String> {
-    let problem = reply.expect_problem(400);
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected errors[]: {problem}"))
-        .iter()
-        .map(|e| e["field"].as_str().unwrap_or_default().to_string())
-        .collect()
+    reply.invalid_fields()
 }
