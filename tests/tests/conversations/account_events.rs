@@ -4,7 +4,7 @@
 
 use crate::{items, next_cursor, start_app, start_chat, tenant};
 use edgechat_tests::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every event after the chat's creation as `(type, data)`; none of them is
 /// a conversation's.
@@ -147,9 +147,8 @@ fn a_waiting_events_poll_wakes_for_an_agent_change() {
     let waiting = {
         let api = acme.api.clone();
         std::thread::spawn(move || {
-            let started = Instant::now();
-            let reply = api.get(&format!("/api/v1/events?cursor={cursor}&wait=10"));
-            (items(reply.expect(200)), started.elapsed())
+            let reply = api.get(&format!("/api/v1/events?cursor={cursor}&wait=20"));
+            items(reply.expect(200))
         })
     };
     std::thread::sleep(Duration::from_millis(300));
@@ -159,9 +158,9 @@ fn a_waiting_events_poll_wakes_for_an_agent_change() {
             &json!({"online": false, "available": false}),
         )
         .expect(200);
-    let (arrived, waited) = waiting.join().unwrap();
+    // Not empty: it woke for the change before its 20 s ran out.
+    let arrived = waiting.join().unwrap();
     assert_eq!(arrived.len(), 1, "{arrived:?}");
     assert_eq!(arrived[0]["type"], "agent.updated");
     assert_eq!(arrived[0]["data"]["change"], "status");
-    assert!(waited < Duration::from_secs(8), "woke after {waited:?}");
 }
