@@ -104,8 +104,13 @@ pub enum Outcome<'t, H> {
     NotFound,
 }
 
-/// Looks `method` and `path` up in `table`.
+/// Looks `method` and `path` up in `table`. A trailing slash is ignored
+/// (`/api/v1/tokens/` is `/api/v1/tokens`), as spin-sdk's router did.
 pub fn find<'t, H>(table: &'t [Route<H>], method: &str, path: &str) -> Outcome<'t, H> {
+    let path = match path.strip_suffix('/') {
+        Some(stripped) if !stripped.is_empty() => stripped,
+        _ => path,
+    };
     let Some((route, params)) = table
         .iter()
         .find_map(|route| route.captures(path).map(|params| (route, params)))
@@ -152,6 +157,7 @@ mod tests {
     #[test]
     fn a_path_and_method_find_their_handler_and_parameters() {
         assert_eq!(run("GET", "/api/v1/agents"), Some(("list", vec![])));
+        assert_eq!(run("GET", "/api/v1/agents/"), Some(("list", vec![])));
         assert_eq!(
             run("DELETE", "/api/v1/agents/alice"),
             Some(("delete", vec![("agent_id", "alice".to_string())]))
@@ -183,7 +189,6 @@ mod tests {
         for path in [
             "/",
             "/api/v1",
-            "/api/v1/agents/",
             "/api/v1/agents//status",
             "/api/v1/agents/alice/status/more",
             "/api/v1/agentsx",

@@ -1,30 +1,22 @@
 //! The `tokens` component: `/api/v1/tokens[/{id}]` — mint (shown once),
 //! list (never the secret), revoke.
 
-use edgechat::spin_http;
-use spin_sdk::http::{IncomingRequest, Response, Router};
+use edgechat::spin_http::{self, Delete, Get, Post, Route};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod routes;
+use routes::*;
+
+const ROUTES: &[Route] = &[
+    Route::new(
+        "/api/v1/tokens",
+        &[(Post, create::handle), (Get, list::handle)],
+    ),
+    Route::new("/api/v1/tokens/:id", &[(Delete, revoke::handle)]),
+];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
-    spin_http::serve(req, router()).await
-}
-
-fn router() -> Router {
-    let mut router = Router::new();
-    router.post("/api/v1/tokens", routes::create::handle_create);
-    router.get("/api/v1/tokens", routes::list::handle_list);
-    router.any(
-        "/api/v1/tokens",
-        spin_http::method_not_allowed(&["GET", "POST"]),
-    );
-    router.delete("/api/v1/tokens/:id", routes::revoke::handle_revoke);
-    router.any(
-        "/api/v1/tokens/:id",
-        spin_http::method_not_allowed(&["DELETE"]),
-    );
-    router.any("/*", spin_http::route_not_found);
-    router
+    spin_http::serve(req, ROUTES).await
 }

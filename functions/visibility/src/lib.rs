@@ -2,26 +2,19 @@
 //! override `{mode: auto|show|hide, until?}`. (The per-customer override is
 //! served by the `customers` component.)
 
-use edgechat::spin_http;
-use spin_sdk::http::{IncomingRequest, Response, Router};
+use edgechat::spin_http::{self, Get, Put, Route};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod routes;
+use routes::*;
+
+const ROUTES: &[Route] = &[Route::new(
+    "/api/v1/visibility",
+    &[(Get, get::handle), (Put, put::handle)],
+)];
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
-    spin_http::serve(req, router()).await
-}
-
-fn router() -> Router {
-    use routes::*;
-    let mut router = Router::new();
-    router.get("/api/v1/visibility", get::handle_get);
-    router.put("/api/v1/visibility", put::handle_put);
-    router.any(
-        "/api/v1/visibility",
-        spin_http::method_not_allowed(&["GET", "PUT"]),
-    );
-    router.any("/*", spin_http::route_not_found);
-    router
+    spin_http::serve(req, ROUTES).await
 }

@@ -2,19 +2,16 @@
 //! updated_at}`.
 
 use edgechat::error::Error;
+use edgechat::rules;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::{Clock, SystemClock};
 use edgechat::visibility::{self, Scope};
-use edgechat::{rules, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_put(req: Request, _params: Params) -> Response {
-    spin_http::respond(put(&req))
-}
-
-fn put(req: &Request) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let caller = spin_http::caller(req, &kv)?;
-    let wanted = rules::parse_override(&spin_http::json_body(req)?, SystemClock.now())?;
-    let view = visibility::put_override(&kv, &SystemClock, &caller, Scope::Account, wanted)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
+    let wanted = rules::parse_override(&ctx.json_body()?, SystemClock.now())?;
+    let view =
+        visibility::put_override(ctx.store()?, &SystemClock, caller, Scope::Account, wanted)?;
     Ok(spin_http::json(200, &view))
 }

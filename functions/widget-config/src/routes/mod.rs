@@ -1,2 +1,5 @@
-pub mod config;
-pub mod secret;
+pub mod delete_secret;
+pub mod get_config;
+pub mod get_secret;
+pub mod put_config;
+pub mod put_secret;

@@ -3,25 +3,20 @@
 //! as soon as a message arrives after the cursor.
 
 use edgechat::error::Error;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::{conversations, longpoll, spin_http};
-use spin_sdk::http::{Params, Request, Response};
+use edgechat::{conversations, longpoll};
+use spin_sdk::http::Response;
 
-pub fn handle_list(req: Request, params: Params) -> Response {
-    spin_http::respond(list(&req, &params))
-}
-
-fn list(req: &Request, params: &Params) -> Result<Response, Error> {
-    let visitor = super::visitor(req)?;
-    let wait = longpoll::parse_wait(spin_http::query(req, "wait").as_deref())?;
-    let cursor = spin_http::query(req, "cursor");
-    let kv = spin_http::store()?;
-    let id = spin_http::param(params, "id");
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let visitor = super::visitor(ctx)?;
+    let wait = ctx.wait_millis()?;
+    let cursor = ctx.query("cursor");
     let page = conversations::visitor_messages(
-        &kv,
+        ctx.store()?,
         &SystemClock,
         &visitor,
-        &id,
+        ctx.param("id"),
         cursor.as_deref(),
         wait,
         &longpoll::sleep_interval,

@@ -3,18 +3,13 @@
 
 use edgechat::conversations;
 use edgechat::error::Error;
-use edgechat::spin_http;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_start(req: Request, _params: Params) -> Response {
-    spin_http::respond(start(&req))
-}
-
-fn start(req: &Request) -> Result<Response, Error> {
-    let input = conversations::parse_start(&spin_http::json_body(req)?)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let input = conversations::parse_start(&ctx.json_body()?)?;
     let key = spin_http::variable("signing_key")?;
-    let kv = spin_http::store()?;
-    let started = conversations::start(&kv, &SystemClock, key.as_bytes(), &input)?;
+    let started = conversations::start(ctx.store()?, &SystemClock, key.as_bytes(), &input)?;
     Ok(spin_http::json_no_store(201, &started))
 }

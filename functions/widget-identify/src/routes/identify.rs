@@ -4,18 +4,14 @@
 
 use edgechat::error::Error;
 use edgechat::identity;
-use edgechat::spin_http;
+use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::Response;
 
-pub fn handle_identify(req: Request, _params: Params) -> Response {
-    spin_http::respond(identify(&req))
-}
-
-fn identify(req: &Request) -> Result<Response, Error> {
-    let input = identity::parse_identify(&spin_http::json_body(req)?)?;
-    let kv = spin_http::store()?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let input = identity::parse_identify(&ctx.json_body()?)?;
+    let kv = ctx.store()?;
     let signing_key = spin_http::variable("signing_key")?;
-    let identified = identity::identify(&kv, &SystemClock, signing_key.as_bytes(), &input)?;
+    let identified = identity::identify(kv, &SystemClock, signing_key.as_bytes(), &input)?;
     Ok(spin_http::json(200, &identified))
 }

@@ -3,17 +3,13 @@
 
 use super::site_account;
 use edgechat::error::Error;
-use edgechat::{spin_http, widget};
-use spin_sdk::http::{Params, Request, Response};
+use edgechat::spin_http::{self, Ctx};
+use edgechat::widget;
+use spin_sdk::http::Response;
 
-pub fn handle_config(req: Request, _params: Params) -> Response {
-    spin_http::respond(config(&req))
-}
-
-fn config(req: &Request) -> Result<Response, Error> {
-    let kv = spin_http::store()?;
-    let account = site_account(req, &kv)?;
-    let view = widget::get_config(&kv, &account)?;
+pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let account = site_account(ctx)?;
+    let view = widget::get_config(ctx.store()?, &account)?;
     let mut response = spin_http::json(200, &view.config);
     response.set_header("cache-control", "public, max-age=60");
     Ok(response)

@@ -1,16 +1,17 @@
 pub mod config;
 pub mod visibility;
 
+use edgechat::accounts;
 use edgechat::error::Error;
 use edgechat::ids::{AccountId, SiteKey};
-use edgechat::spin_store::SpinStore;
-use edgechat::{accounts, spin_http};
-use spin_sdk::http::Request;
+use edgechat::spin_http::Ctx;
 
 /// The account named by `?site=` (400 when missing or malformed, 404 when
 /// unknown).
-pub fn site_account(req: &Request, kv: &SpinStore) -> Result<AccountId, Error> {
-    let text = spin_http::query(req, "site")
+pub fn site_account(ctx: &Ctx) -> Result<AccountId, Error> {
+    let kv = ctx.store()?;
+    let text = ctx
+        .query("site")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::field("site", "is required: ?site=<your site key>"))?;
     let site = SiteKey::parse(&text).map_err(|m| Error::field("site", m))?;

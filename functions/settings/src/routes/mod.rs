@@ -1,0 +1,2 @@
+pub mod get_routing;
+pub mod put_routing;
