@@ -287,15 +287,7 @@ pub fn json_body(req: &Request) -> Result<Value, Error> {
     input::json_body(header(req, "content-type"), req.body())
 }
 
-/// The `default` store.
-pub fn store() -> Result<SpinStore, Error> {
-    Ok(SpinStore::open_default()?)
-}
 
-/// The API caller, from `Authorization: Bearer <API token>`.
-pub fn caller(req: &Request, kv: &SpinStore) -> Result<Caller, Error> {
-    auth::authenticate(kv, header(req, "authorization"))
-}
 
 /// A component variable; a missing one is an operator error (500, logged).
 pub fn variable(name: &str) -> Result<String, Error> {
