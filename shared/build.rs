@@ -10,12 +10,12 @@
 use std::fmt::Write as _;
 
 #[allow(dead_code)]
-#[path = "src/tz/rule.rs"]
+#[path = "src/base/tz/rule.rs"]
 mod rule;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/tz/rule.rs");
+    println!("cargo:rerun-if-changed=src/base/tz/rule.rs");
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("tzdata.txt");
     std::fs::write(out, table()).expect("write tzdata.txt");
 }

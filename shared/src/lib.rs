@@ -2,23 +2,25 @@
 //!
 //! The components under `functions/` are thin: they parse a request, call into
 //! this crate, and turn the result into a response. This crate holds the rules
-//! and knows nothing about Spin except through [`store::KeyValue`], whose Spin
-//! implementation lives behind the `spin` feature ([`spin_store`]).
+//! and knows nothing about Spin except at its two edges, behind the `spin`
+//! feature: `http::spin_http` (requests and responses) and
+//! `storage::spin_store` (the key-value store).
 //!
-//! - [`problem`]: RFC 9457 `application/problem+json` errors; [`error`]: the
-//!   domain's error enum that maps onto them.
-//! - [`store`]: the key-value trait, an in-memory store for unit tests;
-//!   [`doc`]: versioned JSON documents and compare-and-swap updates;
-//!   [`seqlog`]: append-only logs over an atomic sequence.
-//! - [`keys`]: every key the application writes, built in one place.
-//! - [`ids`], [`time`], [`crypto`], [`input`], [`paging`]: the vocabulary.
-//! - The integration API, one module per resource: [`accounts`], [`tokens`]
-//!   (with [`auth`]), [`agents`], [`customers`], [`audit`], and
-//!   [`idempotency`] for POSTs.
-//! - Chat: [`conversations`] (the visitor ↔ business flow and the change
-//!   feed), [`messages`], [`events`] (the account's event log, every change
-//!   exactly once), [`routing`] (manual or round robin), [`visitors`]
-//!   (signed visitor tokens) and [`longpoll`].
+//! The areas, each a folder of `src/`:
+//! - [`base`]: the vocabulary — [`ids`], [`time`], [`tz`], [`crypto`],
+//!   [`input`], [`paging`], [`error`] and [`problem`].
+//! - [`storage`]: [`store`] (the key-value trait), [`doc`] (single-writer and
+//!   shared documents), [`seqlog`] (append-only logs), [`keys`] (every key),
+//!   and `spin_store`.
+//! - [`http`]: [`route_table`] and `spin_http`, the components' edge.
+//! - [`api`], the integration API: [`accounts`], [`tokens`], [`auth`],
+//!   [`agents`], [`customers`], [`audit`], [`idempotency`].
+//! - [`chat`]: [`conversations`], [`messages`], [`events`], [`routing`],
+//!   [`visitors`], [`longpoll`].
+//! - [`widget`]: [`widget::config`], [`rules`], [`visibility`], [`identity`].
+//!
+//! Every module is also re-exported at the crate root (`edgechat::agents`),
+//! so that the components' imports stay one segment long.
 //!
 //! Every operation takes the store and a [`time::Clock`], so unit tests run
 //! on [`store::MemoryStore`] with a manual clock:
@@ -35,44 +37,26 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod accounts;
-pub mod agents;
-pub mod audit;
-pub mod auth;
-pub mod conversations;
-pub mod crypto;
-pub mod customers;
-pub mod doc;
-pub mod error;
-pub mod events;
-pub mod idempotency;
-pub mod identity;
-pub mod ids;
-pub mod input;
-pub mod keys;
-pub mod longpoll;
-pub mod messages;
-pub mod paging;
-pub mod problem;
-pub mod route_table;
-pub mod routing;
-pub mod rules;
-pub mod seqlog;
-pub mod store;
-pub mod time;
-pub mod tokens;
-pub mod tz;
-pub mod visibility;
-pub mod visitors;
+pub mod api;
+pub mod base;
+pub mod chat;
+pub mod http;
+pub mod storage;
 pub mod widget;
 
 #[cfg(test)]
 mod testing;
 
+pub use api::{accounts, agents, audit, auth, customers, idempotency, tokens};
+pub use base::{crypto, error, ids, input, paging, problem, time, tz};
+pub use chat::{conversations, events, longpoll, messages, routing, visitors};
+pub use http::route_table;
 #[cfg(feature = "spin")]
-pub mod spin_http;
+pub use http::spin_http;
 #[cfg(feature = "spin")]
-pub mod spin_store;
+pub use storage::spin_store;
+pub use storage::{doc, keys, seqlog, store};
+pub use widget::{identity, rules, visibility};
 
 /// The version reported by `/healthz` and the OpenAPI document.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,11 +1,11 @@
 //! The unit tests' one set of fixtures: a fresh in-memory store, a manual
 //! clock, and a caller of a new account.
 
-use crate::accounts;
-use crate::auth::{Actor, Caller};
-use crate::ids::{AccountId, SiteKey, TokenId};
-use crate::store::MemoryStore;
-use crate::time::{ManualClock, Timestamp};
+use crate::api::accounts;
+use crate::api::auth::{Actor, Caller};
+use crate::base::ids::{AccountId, SiteKey, TokenId};
+use crate::base::time::{ManualClock, Timestamp};
+use crate::storage::store::MemoryStore;
 
 /// When every test's clock starts unless it says otherwise: 2026-01-01.
 pub const T0: Timestamp = Timestamp::from_millis(1_767_225_600_000);

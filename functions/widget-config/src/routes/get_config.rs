@@ -2,7 +2,7 @@
 
 use edgechat::error::Error;
 use edgechat::spin_http::{self, Ctx};
-use edgechat::widget;
+use edgechat::widget::config as widget;
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {

@@ -4,7 +4,7 @@
 use edgechat::error::Error;
 use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::widget;
+use edgechat::widget::config as widget;
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {

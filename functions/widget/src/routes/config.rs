@@ -4,7 +4,7 @@
 use super::site_account;
 use edgechat::error::Error;
 use edgechat::spin_http::{self, Ctx};
-use edgechat::widget;
+use edgechat::widget::config as widget;
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {

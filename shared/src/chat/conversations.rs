@@ -1,0 +1,589 @@
+//! Conversations: a visitor starts one from the widget, the business polls
+//! for them, routes them, answers and closes them.
+//!
+//! Storage: the conversation document (`acct:<a>:conv:<c>`: customer,
+//! status, assignee) changes only on the rare transitions — created,
+//! assigned, closed, reopened — under compare-and-swap; messages live in
+//! their own log ([`crate::chat::messages`]), and every change is one event of
+//! the account's log ([`crate::chat::events`]), which also raises the
+//! conversation's latest activity.
+//!
+//! **The change feed** (`GET /api/v1/conversations`) is the event log read
+//! as conversations: each event of a conversation is one of its changes, in
+//! the order they happened; an event is skipped when the conversation has a
+//! later event (that later event is still ahead of the reader and shows the
+//! conversation then), and the item is the conversation as it is now. So a
+//! page costs O(events read), whatever the number of conversations; the
+//! cursor is the event position (never skips, never repeats an event), and
+//! a conversation shows up again only when it changed again.
+//!
+//! Decisions:
+//! - The visitor's `visitor` id *is* their customer id: starting a chat
+//!   creates an untagged customer record if there is none, and tagging
+//!   (`PUT /api/v1/customers/{id}`) fills in that same record.
+//! - A visitor message reopens a closed conversation (`conversation.reopened`
+//!   before its `message.created`); agent replies do not, they are simply
+//!   added (the business may answer a closed chat without reopening it).
+//! - Closing a closed conversation, or assigning the agent already assigned,
+//!   changes nothing and records no event (the answer is the conversation).
+//! - Auto-routing ([`crate::chat::routing`]) runs when a conversation is started.
+
+use crate::api::accounts;
+use crate::api::audit;
+use crate::api::auth::{Actor, Caller};
+use crate::api::customers;
+use crate::base::error::{Error, Result};
+use crate::base::ids::{AccountId, AgentId, ConversationId, CustomerId, SiteKey};
+use crate::base::input::{Errors, Object};
+use crate::base::paging::{Page, decode_seq_cursor, encode_cursor};
+use crate::base::time::{Clock, Timestamp};
+use crate::chat::events::{
+    self, Activity, CONVERSATION_ASSIGNED, CONVERSATION_CLOSED, CONVERSATION_CREATED,
+    CONVERSATION_REOPENED,
+};
+use crate::chat::messages::{self, Author, Message};
+use crate::chat::routing;
+use crate::chat::visitors::{self, Visitor};
+use crate::storage::doc::{self, Step};
+use crate::storage::keys;
+use crate::storage::store::KeyValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Default page of the change feed.
+pub const DEFAULT_PAGE: usize = 50;
+/// Largest page of the change feed.
+pub const MAX_PAGE: usize = 200;
+const FEED_CURSOR: &str = "conversations";
+
+/// Open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for or in a chat.
+    Open,
+    /// Done; a visitor message reopens it.
+    Closed,
+}
+
+impl Status {
+    /// Reads `?status=`.
+    pub fn parse_filter(param: Option<&str>) -> Result<Option<Status>> {
+        match param {
+            None | Some("") => Ok(None),
+            Some("open") => Ok(Some(Status::Open)),
+            Some("closed") => Ok(Some(Status::Closed)),
+            Some(_) => Err(Error::field("status", "must be \"open\" or \"closed\"")),
+        }
+    }
+}
+
+/// A conversation document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    /// The visitor, as a customer.
+    pub customer_id: CustomerId,
+    /// Open or closed.
+    pub status: Status,
+    /// The agent it is routed to, if any.
+    pub assignee_id: Option<AgentId>,
+    /// When the visitor started it.
+    pub created_at: Timestamp,
+    /// When it was last closed (kept when reopened).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub closed_at: Option<Timestamp>,
+}
+
+// Not flattened: a flattened `Deserialize` costs tens of KB of wasm.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    v: u32,
+    conversation: Conversation,
+}
+
+/// A conversation as the API shows it: the document plus its latest change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct View {
+    /// The document.
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// When it last changed (any event, messages included).
+    pub updated_at: Timestamp,
+    /// The `seq` of its latest event.
+    pub last_event_seq: u64,
+}
+
+/// What a visitor sends to start a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartInput {
+    /// The site's public key (names the account).
+    pub site: SiteKey,
+    /// The visitor's id.
+    pub visitor: CustomerId,
+    /// A first message, if any.
+    pub text: Option<String>,
+}
+
+/// The answer to starting a chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Started {
+    /// The new conversation.
+    pub conversation_id: ConversationId,
+    /// The visitor's customer record.
+    pub customer_id: CustomerId,
+    /// The token for the visitor's further requests.
+    pub visitor_token: String,
+    /// When the token expires.
+    pub visitor_token_expires_at: Timestamp,
+}
+
+/// Reads `POST /v1/widget/conversations {site, visitor, text?}`.
+pub fn parse_start(body: &Value) -> Result<StartInput> {
+    let mut errors = Errors::new();
+    let input = Object::new(body, "", &mut errors).and_then(|object| {
+        let site = object.required_parsed(
+            "site",
+            "is required: the site key of the widget",
+            SiteKey::parse,
+            &mut errors,
+        );
+        let visitor = object.required_parsed(
+            "visitor",
+            "is required: the id the widget knows the visitor by",
+            CustomerId::parse,
+            &mut errors,
+        );
+        let text = match object.get("text") {
+            None => Some(None),
+            Some(_) => messages::text_field(&object, "text", &mut errors).map(Some),
+        };
+        Some(StartInput {
+            site: site?,
+            visitor: visitor?,
+            text: text?,
+        })
+    });
+    errors.finish_with(input)
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("there is no conversation {id:?}"))
+}
+
+fn read(
+    kv: &dyn KeyValue,
+    account: &AccountId,
+    id: &ConversationId,
+) -> Result<Option<Conversation>> {
+    Ok(doc::read_shared::<Stored>(kv, &keys::conversation(account, id))?.map(|s| s.conversation))
+}
+
+/// The conversation with path id `id` (404 when unknown or another account's).
+fn require(kv: &dyn KeyValue, account: &AccountId, id: &str) -> Result<Conversation> {
+    let parsed = ConversationId::parse(id).map_err(|_| not_found(id))?;
+    read(kv, account, &parsed)?.ok_or_else(|| not_found(id))
+}
+
+fn view(conversation: Conversation, activity: Option<Activity>) -> View {
+    View {
+        updated_at: activity.map_or(conversation.created_at, |a| a.at),
+        last_event_seq: activity.map_or(0, |a| a.event),
+        conversation,
+    }
+}
+
+fn view_of(kv: &dyn KeyValue, account: &AccountId, conversation: Conversation) -> Result<View> {
+    let activity = events::activity(kv, account, &conversation.id)?;
+    Ok(view(conversation, activity))
+}
+
+/// Starts a conversation for a visitor of the site: creates the customer
+/// record if needed, the conversation, the first message, routes it, and
+/// mints the visitor token (signed with `signing_key`).
+pub fn start(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    signing_key: &[u8],
+    input: &StartInput,
+) -> Result<Started> {
+    let account = accounts::require_by_site_key(kv, &input.site)?;
+    let actor = Actor::Visitor(input.visitor.to_string());
+    customers::ensure(kv, clock, &account, &input.visitor)?;
+    let id = ConversationId::generate();
+    events::emit(kv, clock, &account, &id, CONVERSATION_CREATED, |_, at| {
+        let conversation = Conversation {
+            id: id.clone(),
+            customer_id: input.visitor.clone(),
+            status: Status::Open,
+            assignee_id: None,
+            created_at: at,
+            closed_at: None,
+        };
+        let stored = Stored {
+            v: 1,
+            conversation: conversation.clone(),
+        };
+        if !doc::create(kv, &keys::conversation(&account, &id), &stored)? {
+            return Err(Error::Conflict("conversation id collision; retry".into()));
+        }
+        Ok(Some(json!(conversation)))
+    })?;
+    audit::record(
+        kv,
+        clock,
+        &account,
+        &actor,
+        audit::Action::ConversationCreated,
+        &format!("conversation:{id}"),
+    )?;
+    if let Some(text) = &input.text {
+        messages::append(
+            kv,
+            clock,
+            &account,
+            &id,
+            Author::visitor(&input.visitor),
+            text,
+        )?;
+        audit::record(
+            kv,
+            clock,
+            &account,
+            &actor,
+            audit::Action::MessageCreated,
+            &format!("conversation:{id}"),
+        )?;
+    }
+    if let Some(agent) = routing::pick(kv, &account)? {
+        assign_to(
+            kv,
+            clock,
+            &account,
+            &actor,
+            &id,
+            &agent,
+            "routing:round_robin",
+        )?;
+    }
+    let now = clock.now();
+    Ok(Started {
+        visitor_token: visitors::mint(signing_key, &account, &input.visitor, &id, now),
+        visitor_token_expires_at: now.plus_millis(visitors::TOKEN_TTL_MILLIS),
+        conversation_id: id,
+        customer_id: input.visitor.clone(),
+    })
+}
+
+/// One conversation, as the integration API shows it.
+pub fn get(kv: &dyn KeyValue, account: &AccountId, id: &str) -> Result<View> {
+    let conversation = require(kv, account, id)?;
+    view_of(kv, account, conversation)
+}
+
+/// Posts a visitor's message to the conversation its token opens; reopens
+/// the conversation first if it was closed.
+pub fn post_visitor_message(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    visitor: &Visitor,
+    path_id: &str,
+    text: &str,
+) -> Result<Message> {
+    let id = visitor.conversation(path_id)?;
+    let account = &visitor.account;
+    let conversation = require(kv, account, path_id)?;
+    if conversation.customer_id != visitor.customer {
+        return Err(not_found(path_id));
+    }
+    let actor = Actor::Visitor(visitor.customer.to_string());
+    if conversation.status == Status::Closed {
+        reopen(kv, clock, account, &actor, &id)?;
+    }
+    let message = messages::append(
+        kv,
+        clock,
+        account,
+        &id,
+        Author::visitor(&visitor.customer),
+        text,
+    )?;
+    audit::record(
+        kv,
+        clock,
+        account,
+        &actor,
+        audit::Action::MessageCreated,
+        &format!("conversation:{id}"),
+    )?;
+    Ok(message)
+}
+
+/// The messages of the visitor's conversation after `cursor` (long-polls
+/// with `wait_millis`).
+pub fn visitor_messages(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    visitor: &Visitor,
+    path_id: &str,
+    cursor: Option<&str>,
+    wait_millis: i64,
+    sleep: &dyn Fn(),
+) -> Result<Page<Message>> {
+    let id = visitor.conversation(path_id)?;
+    let conversation = require(kv, &visitor.account, path_id)?;
+    if conversation.customer_id != visitor.customer {
+        return Err(not_found(path_id));
+    }
+    messages::page(
+        kv,
+        clock,
+        &visitor.account,
+        &id,
+        cursor,
+        messages::DEFAULT_PAGE,
+        wait_millis,
+        sleep,
+    )
+}
+
+/// The messages of a conversation after `cursor`, for the integration API.
+#[allow(clippy::too_many_arguments)]
+pub fn messages(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    path_id: &str,
+    cursor: Option<&str>,
+    limit: usize,
+    wait_millis: i64,
+    sleep: &dyn Fn(),
+) -> Result<Page<Message>> {
+    let conversation = require(kv, account, path_id)?;
+    messages::page(
+        kv,
+        clock,
+        account,
+        &conversation.id,
+        cursor,
+        limit,
+        wait_millis,
+        sleep,
+    )
+}
+
+/// An agent's reply, posted through the integration API.
+pub fn reply(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    caller: &Caller,
+    path_id: &str,
+    agent: &AgentId,
+    text: &str,
+) -> Result<Message> {
+    let account = &caller.account;
+    let conversation = require(kv, account, path_id)?;
+    routing::require_agent(kv, account, agent)?;
+    let message = messages::append(
+        kv,
+        clock,
+        account,
+        &conversation.id,
+        Author::agent(agent),
+        text,
+    )?;
+    audit::record(
+        kv,
+        clock,
+        account,
+        &caller.actor,
+        audit::Action::MessageCreated,
+        &format!("conversation:{path_id}"),
+    )?;
+    Ok(message)
+}
+
+/// Routes a conversation to an agent (404 for an unknown agent).
+pub fn assign(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    caller: &Caller,
+    path_id: &str,
+    agent: &AgentId,
+) -> Result<View> {
+    let account = &caller.account;
+    let conversation = require(kv, account, path_id)?;
+    routing::require_agent(kv, account, agent)?;
+    if conversation.assignee_id.as_ref() != Some(agent) {
+        let by = caller.actor.to_string();
+        assign_to(
+            kv,
+            clock,
+            account,
+            &caller.actor,
+            &conversation.id,
+            agent,
+            &by,
+        )?;
+    }
+    get(kv, account, path_id)
+}
+
+/// Reads `POST /api/v1/conversations/{id}/assign {agent_id}`.
+pub fn parse_assign(body: &Value) -> Result<AgentId> {
+    let mut errors = Errors::new();
+    let agent = Object::new(body, "", &mut errors).and_then(|object| {
+        object.required_parsed(
+            "agent_id",
+            "is required: the id of the agent to route to",
+            AgentId::parse,
+            &mut errors,
+        )
+    });
+    errors.finish_with(agent)
+}
+
+fn assign_to(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    actor: &Actor,
+    id: &ConversationId,
+    agent: &AgentId,
+    by: &str,
+) -> Result<()> {
+    let key = keys::conversation(account, id);
+    let emitted = events::emit(kv, clock, account, id, CONVERSATION_ASSIGNED, |_, _| {
+        doc::update(kv, &key, |current: Option<Stored>| {
+            let mut stored = current.ok_or_else(|| not_found(id.as_str()))?;
+            let previous = stored.conversation.assignee_id.clone();
+            if previous.as_ref() == Some(agent) {
+                return Ok(Step::Keep(None));
+            }
+            stored.conversation.assignee_id = Some(agent.clone());
+            let data = json!({"agent_id": agent, "previous_agent_id": previous, "by": by});
+            Ok(Step::Write(stored, Some(data)))
+        })
+    })?;
+    if emitted.is_some() {
+        audit::record(
+            kv,
+            clock,
+            account,
+            actor,
+            audit::Action::ConversationAssigned,
+            &format!("conversation:{id}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Closes a conversation (closing a closed one changes nothing).
+pub fn close(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, path_id: &str) -> Result<View> {
+    let account = &caller.account;
+    let conversation = require(kv, account, path_id)?;
+    if conversation.status != Status::Closed {
+        set_status(
+            kv,
+            clock,
+            account,
+            &caller.actor,
+            &conversation.id,
+            Status::Closed,
+        )?;
+    }
+    get(kv, account, path_id)
+}
+
+fn reopen(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    actor: &Actor,
+    id: &ConversationId,
+) -> Result<()> {
+    set_status(kv, clock, account, actor, id, Status::Open)
+}
+
+fn set_status(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    actor: &Actor,
+    id: &ConversationId,
+    status: Status,
+) -> Result<()> {
+    let (kind, action) = match status {
+        Status::Closed => (CONVERSATION_CLOSED, audit::Action::ConversationClosed),
+        Status::Open => (CONVERSATION_REOPENED, audit::Action::ConversationReopened),
+    };
+    let key = keys::conversation(account, id);
+    let by = actor.to_string();
+    let emitted = events::emit(kv, clock, account, id, kind, |_, at| {
+        doc::update(kv, &key, |current: Option<Stored>| {
+            let mut stored = current.ok_or_else(|| not_found(id.as_str()))?;
+            if stored.conversation.status == status {
+                return Ok(Step::Keep(None));
+            }
+            stored.conversation.status = status;
+            if status == Status::Closed {
+                stored.conversation.closed_at = Some(at);
+            }
+            Ok(Step::Write(stored, Some(json!({"by": by}))))
+        })
+    })?;
+    if emitted.is_some() {
+        audit::record(
+            kv,
+            clock,
+            account,
+            actor,
+            action,
+            &format!("conversation:{id}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// The change feed: conversations in the order of their latest change after
+/// `cursor`, each once, optionally only those with `status`.
+pub fn feed(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    cursor: Option<&str>,
+    limit: usize,
+    status: Option<Status>,
+) -> Result<Page<View>> {
+    let after = decode_seq_cursor(FEED_CURSOR, cursor)?;
+    let log = events::log(kv, account);
+    let scan = log.scan_map(after, limit, clock.now(), |event: events::Event| {
+        let Some(id) = event.conversation_id else {
+            return Ok(None);
+        };
+        let activity = events::activity(kv, account, &id)?;
+        if activity.is_some_and(|a| a.event > event.seq) {
+            return Ok(None); // superseded: a later event of it is ahead
+        }
+        let Some(conversation) = read(kv, account, &id)? else {
+            return Ok(None);
+        };
+        if status.is_some_and(|s| s != conversation.status) {
+            return Ok(None);
+        }
+        let activity = activity.unwrap_or(Activity {
+            v: 1,
+            event: event.seq,
+            at: event.at,
+        });
+        Ok(Some(view(conversation, Some(activity))))
+    })?;
+    Ok(Page {
+        items: scan.items,
+        next_cursor: encode_cursor(FEED_CURSOR, &scan.position.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+//! Messages: `{id, seq, conversation_id, author: {type, id}, text,
+//! created_at}`, one log per conversation.
+//!
+//! `seq` comes from the conversation's own atomic sequence
+//! (`acct:<a>:conv:<c>:msg-seq`), one key per message; order is by `seq`,
+//! never by clock, and concurrent posts from any number of hosts get
+//! distinct, gap-free numbers. A message is posted inside
+//! [`events::emit`], so each one is also exactly one `message.created`
+//! event (whose `data` is the message). Posting never rewrites the
+//! conversation document, so a busy conversation has no write hot spot
+//! besides its two counters.
+
+use crate::base::error::{Error, Result};
+use crate::base::ids::{AccountId, AgentId, ConversationId, MessageId};
+use crate::base::input::{Errors, Object};
+use crate::base::paging::Page;
+use crate::base::time::{Clock, Timestamp};
+use crate::chat::events::{self, MESSAGE_CREATED};
+use crate::chat::longpoll;
+use crate::storage::keys;
+use crate::storage::seqlog::Log;
+use crate::storage::store::KeyValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Longest message text, in characters.
+pub const MAX_TEXT_CHARS: usize = 4_000;
+/// Default page of a message list.
+pub const DEFAULT_PAGE: usize = 100;
+/// Largest page of a message list.
+pub const MAX_PAGE: usize = 500;
+const CURSOR_KIND: &str = "messages";
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorType {
+    /// The website visitor (the conversation's customer).
+    Visitor,
+    /// An agent of the business.
+    Agent,
+    /// edgechat itself.
+    System,
+}
+
+/// A message's author: `{type, id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    /// Visitor, agent or system.
+    #[serde(rename = "type")]
+    pub kind: AuthorType,
+    /// The customer id, agent id, or `edgechat`.
+    pub id: String,
+}
+
+impl Author {
+    /// The visitor with this customer id.
+    pub fn visitor(id: &impl ToString) -> Self {
+        Author {
+            kind: AuthorType::Visitor,
+            id: id.to_string(),
+        }
+    }
+
+    /// An agent.
+    pub fn agent(id: &AgentId) -> Self {
+        Author {
+            kind: AuthorType::Agent,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// One message, as stored (with `v`) and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Its id.
+    pub id: MessageId,
+    /// Its number in the conversation: 1, 2, 3, … without gaps.
+    pub seq: u64,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Who wrote it.
+    pub author: Author,
+    /// What they wrote (1–4,000 characters).
+    pub text: String,
+    /// When it was stored.
+    pub created_at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct Stored<'a> {
+    v: u32,
+    #[serde(flatten)]
+    message: &'a Message,
+}
+
+fn log<'a>(
+    kv: &'a dyn KeyValue,
+    account: &'a AccountId,
+    conversation: &'a ConversationId,
+) -> Log<'a> {
+    Log::new(kv, keys::message_seq(account, conversation), move |n| {
+        keys::message(account, conversation, n)
+    })
+    .with_time_field("created_at")
+}
+
+/// Reads a message text field: a string of 1 to [`MAX_TEXT_CHARS`]
+/// characters, not only whitespace (surrounding whitespace is trimmed).
+pub fn text_field(object: &Object<'_>, name: &str, errors: &mut Errors) -> Option<String> {
+    object.required_str(name, MAX_TEXT_CHARS, errors)
+}
+
+/// Reads a visitor message body `{text}`.
+pub fn parse_visitor(body: &Value) -> Result<String> {
+    let mut errors = Errors::new();
+    let text = Object::new(body, "", &mut errors).and_then(|o| text_field(&o, "text", &mut errors));
+    errors.finish_with(text)
+}
+
+/// Reads an agent reply body `{agent_id, text}`.
+pub fn parse_reply(body: &Value) -> Result<(AgentId, String)> {
+    let mut errors = Errors::new();
+    let reply = Object::new(body, "", &mut errors).and_then(|object| {
+        let agent = object.required_parsed(
+            "agent_id",
+            "is required: the id of the agent who writes",
+            AgentId::parse,
+            &mut errors,
+        );
+        let text = text_field(&object, "text", &mut errors);
+        Some((agent?, text?))
+    });
+    errors.finish_with(reply)
+}
+
+/// Appends a message to a conversation and records `message.created`. The
+/// caller has checked that the conversation exists and who may write.
+pub(crate) fn append(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    conversation: &ConversationId,
+    author: Author,
+    text: &str,
+) -> Result<Message> {
+    let mut posted = None;
+    events::emit(kv, clock, account, conversation, MESSAGE_CREATED, |_, _| {
+        let log = log(kv, account, conversation);
+        log.append(|seq| {
+            let message = Message {
+                id: MessageId::generate(),
+                seq,
+                conversation_id: conversation.clone(),
+                author,
+                text: text.to_string(),
+                // Read after the number is taken (see seqlog's grace period).
+                created_at: clock.now(),
+            };
+            let stored = serde_json::to_value(Stored {
+                v: 1,
+                message: &message,
+            })
+            .unwrap_or_default();
+            posted = Some(message);
+            stored
+        })?;
+        let data = serde_json::to_value(&posted).map_err(|e| Error::Corrupt(e.to_string()))?;
+        Ok(Some(data))
+    })?;
+    posted.ok_or_else(|| Error::Corrupt("a posted message went missing".into()))
+}
+
+/// A page of a conversation's messages after `cursor`, by `seq`; with
+/// `wait_millis > 0` it long-polls until one arrives.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn page(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    conversation: &ConversationId,
+    cursor: Option<&str>,
+    limit: usize,
+    wait_millis: i64,
+    sleep: &dyn Fn(),
+) -> Result<Page<Message>> {
+    let log = log(kv, account, conversation);
+    longpoll::page_of_log(&log, clock, CURSOR_KIND, cursor, limit, wait_millis, sleep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_must_be_one_to_four_thousand_characters() {
+        assert_eq!(parse_visitor(&json!({"text": " hi "})), Ok("hi".into()));
+        assert!(parse_visitor(&json!({"text": "ä".repeat(4_000)})).is_ok());
+        for bad in [
+            json!({"text": ""}),
+            json!({"text": "   "}),
+            json!({"text": "x".repeat(4_001)}),
+            json!({"text": 5}),
+            json!({}),
+        ] {
+            let Err(Error::Invalid(errors)) = parse_visitor(&bad) else {
+                panic!("{bad} should be invalid");
+            };
+            assert_eq!(errors[0].field, "text");
+        }
+    }
+
+    #[test]
+    fn a_reply_names_its_agent() {
+        let (agent, text) = parse_reply(&json!({"agent_id": "alice", "text": "Hello"})).unwrap();
+        assert_eq!((agent.as_str(), text.as_str()), ("alice", "Hello"));
+        let Err(Error::Invalid(errors)) = parse_reply(&json!({"text": ""})) else {
+            panic!("expected invalid");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["agent_id", "text"]);
+    }
+}

@@ -1,0 +1,171 @@
+//! Visitor tokens: what a website visitor holds to read and write its chat.
+//!
+//! A visitor has no account with us; the widget sends the id it knows the
+//! visitor by (`visitor`, which is the [`CustomerId`] that customer tagging
+//! later updates). Starting a conversation returns a *visitor token*:
+//!
+//! `vt1.<base64url payload>.<base64url HMAC-SHA256>`, where the payload is
+//! `{"a": account, "u": visitor, "c": conversation, "exp": unix seconds}` and
+//! the MAC is keyed with the `signing_key` Spin variable over a context
+//! string and the encoded payload. Nothing is stored: verifying is one HMAC
+//! and a constant-time compare, and rotating `signing_key` revokes every
+//! visitor token at once.
+//!
+//! Decisions:
+//! - A token names **one conversation**. The `visitor` id is not a secret
+//!   (anyone can send any id to start a chat), so a token for a visitor's
+//!   conversation must not open that visitor's other conversations.
+//! - Tokens expire after [`TOKEN_TTL_MILLIS`] (24 h); the widget starts a new
+//!   conversation after that.
+//! - A bad, tampered or expired token is 401 with `WWW-Authenticate: Bearer`;
+//!   a valid token used on another conversation's path is 404, exactly like
+//!   a conversation that does not exist.
+
+use crate::base::crypto::{base64url, constant_time_eq, from_base64url, hmac_sha256};
+use crate::base::error::{Error, Result};
+use crate::base::ids::{AccountId, ConversationId, CustomerId};
+use crate::base::input::bearer;
+use crate::base::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// How long a visitor token is valid.
+pub const TOKEN_TTL_MILLIS: i64 = 24 * 3_600 * 1_000;
+const PREFIX: &str = "vt1.";
+const CONTEXT: &[u8] = b"edgechat visitor token v1\n";
+
+/// Who a verified visitor token says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visitor {
+    /// The account of the site the visitor chats on.
+    #[serde(rename = "a")]
+    pub account: AccountId,
+    /// The visitor, as a customer of that account.
+    #[serde(rename = "u")]
+    pub customer: CustomerId,
+    /// The one conversation the token opens.
+    #[serde(rename = "c")]
+    pub conversation: ConversationId,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+}
+
+/// Mints a token for `visitor`'s conversation, valid from `now` for
+/// [`TOKEN_TTL_MILLIS`].
+pub fn mint(
+    key: &[u8],
+    account: &AccountId,
+    customer: &CustomerId,
+    conversation: &ConversationId,
+    now: Timestamp,
+) -> String {
+    let claims = Visitor {
+        account: account.clone(),
+        customer: customer.clone(),
+        conversation: conversation.clone(),
+        exp: now.plus_millis(TOKEN_TTL_MILLIS).millis() / 1_000,
+    };
+    // A struct of strings and an integer always serialises.
+    let payload = base64url(&serde_json::to_vec(&claims).unwrap_or_default());
+    let mac = hmac_sha256(key, &[CONTEXT, payload.as_bytes()]);
+    format!("{PREFIX}{payload}.{}", base64url(&mac))
+}
+
+/// Verifies the visitor token in an `Authorization` header.
+pub fn authenticate(key: &[u8], authorization: Option<&str>, now: Timestamp) -> Result<Visitor> {
+    let token = bearer(authorization).ok_or_else(|| {
+        Error::Unauthorized(
+            "send the visitor token from starting the conversation as Authorization: Bearer <visitor_token>"
+                .into(),
+        )
+    })?;
+    verify(key, token, now)
+}
+
+/// Verifies a visitor token: signature (constant time), then expiry.
+pub fn verify(key: &[u8], token: &str, now: Timestamp) -> Result<Visitor> {
+    let invalid = || Error::Unauthorized("the visitor token is not valid".into());
+    let rest = token.strip_prefix(PREFIX).ok_or_else(invalid)?;
+    let (payload, mac) = rest.split_once('.').ok_or_else(invalid)?;
+    let mac = from_base64url(mac).ok_or_else(invalid)?;
+    if key.is_empty() || !constant_time_eq(&hmac_sha256(key, &[CONTEXT, payload.as_bytes()]), &mac)
+    {
+        return Err(invalid());
+    }
+    let claims: Visitor = from_base64url(payload)
+        .and_then(|bytes| crate::storage::doc::from_json(&bytes).ok())
+        .ok_or_else(invalid)?;
+    if claims.exp.saturating_mul(1_000) <= now.millis() {
+        return Err(Error::Unauthorized(
+            "the visitor token has expired; start a new conversation".into(),
+        ));
+    }
+    Ok(claims)
+}
+
+impl Visitor {
+    /// The conversation this token opens, if it is `id`; otherwise 404, as
+    /// for a conversation that does not exist.
+    pub fn conversation(&self, id: &str) -> Result<ConversationId> {
+        if self.conversation.as_str() == id {
+            Ok(self.conversation.clone())
+        } else {
+            Err(Error::NotFound(format!("there is no conversation {id:?}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"test-key";
+    const NOW: Timestamp = Timestamp::from_millis(1_767_225_600_000);
+
+    fn token() -> (String, Visitor) {
+        let account = AccountId::generate();
+        let customer = CustomerId::parse("v-1").unwrap();
+        let conversation = ConversationId::generate();
+        let token = mint(KEY, &account, &customer, &conversation, NOW);
+        let visitor = verify(KEY, &token, NOW).unwrap();
+        (token, visitor)
+    }
+
+    #[test]
+    fn a_minted_token_verifies_to_its_visitor_and_conversation() {
+        let (_, visitor) = token();
+        assert_eq!(visitor.customer.as_str(), "v-1");
+        assert!(visitor.conversation(visitor.conversation.as_str()).is_ok());
+    }
+
+    #[test]
+    fn tokens_expire_after_a_day() {
+        let (token, _) = token();
+        let later = NOW.plus_millis(TOKEN_TTL_MILLIS);
+        assert!(matches!(
+            verify(KEY, &token, later),
+            Err(Error::Unauthorized(_))
+        ));
+        assert!(verify(KEY, &token, later.plus_millis(-1_000)).is_ok());
+    }
+
+    #[test]
+    fn tampered_or_foreign_tokens_are_rejected() {
+        let (token, _) = token();
+        assert!(verify(b"other-key", &token, NOW).is_err());
+        let mut bytes = token.clone().into_bytes();
+        bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
+        assert!(verify(KEY, &String::from_utf8(bytes).unwrap(), NOW).is_err());
+        assert!(verify(KEY, "vt1.garbage", NOW).is_err());
+        assert!(verify(b"", &token, NOW).is_err());
+    }
+
+    #[test]
+    fn a_token_for_another_conversation_is_not_found() {
+        let (_, visitor) = token();
+        let other = ConversationId::generate();
+        assert!(matches!(
+            visitor.conversation(other.as_str()),
+            Err(Error::NotFound(_))
+        ));
+    }
+}
