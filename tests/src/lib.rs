@@ -40,6 +40,11 @@ pub fn on_real_spin() -> bool {
     std::env::var_os("EDGECHAT_RUNTIME").is_some()
 }
 
+/// Whether `EDGECHAT_TEST_KV=redis`: the app's hosts run on Redis.
+pub fn kv_is_redis() -> bool {
+    std::env::var("EDGECHAT_TEST_KV").is_ok_and(|v| v == "redis")
+}
+
 /// The base URL in a runtime's "Serving http://…" line (Spin may colour it).
 fn serving_url(line: &str) -> Option<String> {
     if !line.contains("Serving") {
@@ -75,17 +80,21 @@ pub struct HostOptions {
     pub listen: String,
     pub env: Vec<(String, String)>,
     pub extra_args: Vec<String>,
+    /// Start a Redis for this host alone (unless a runtime config is given).
+    pub own_redis: bool,
 }
 
 impl HostOptions {
-    /// edgechat's app with its required secrets set.
+    /// edgechat's app with its required secrets set. With
+    /// `EDGECHAT_TEST_KV=redis` its store is a Redis of its own instead of
+    /// SQLite, so that whole suites run on the scale-out backend.
     pub fn app() -> Self {
-        Self::new(app_manifest())
-            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env(
-                "SPIN_VARIABLE_SIGNING_KEY",
-                "test-signing-key-0123456789abcdef",
-            )
+        let mut options = Self::new(app_manifest());
+        options.own_redis = kv_is_redis();
+        options.env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN).env(
+            "SPIN_VARIABLE_SIGNING_KEY",
+            "test-signing-key-0123456789abcdef",
+        )
     }
 
     /// The probe app with its required variable set.
@@ -102,6 +111,7 @@ impl HostOptions {
             listen: "127.0.0.1:0".into(),
             env: Vec::new(),
             extra_args: Vec::new(),
+            own_redis: false,
         }
     }
 
@@ -146,8 +156,13 @@ impl HostOptions {
     }
 
     /// Starts the host and waits until it serves.
-    pub fn start(self) -> Host {
+    pub fn start(mut self) -> Host {
         let temp = tempfile::tempdir().expect("temp dir");
+        let redis = (self.own_redis && self.runtime_config.is_none()).then(|| {
+            let redis = Redis::start();
+            self.runtime_config = Some(redis.runtime_config(temp.path()));
+            redis
+        });
         let state_dir = self
             .state_dir
             .clone()
@@ -198,6 +213,7 @@ impl HostOptions {
             state_dir,
             log,
             _temp: temp,
+            _redis: redis,
         }
     }
 
@@ -246,6 +262,9 @@ pub struct Host {
     pub state_dir: PathBuf,
     log: Arc<Mutex<String>>,
     _temp: tempfile::TempDir,
+    /// Its own Redis, in `EDGECHAT_TEST_KV=redis` runs (dropped after the
+    /// host is killed: fields drop in order, after `Drop::drop`).
+    _redis: Option<Redis>,
 }
 
 impl Host {

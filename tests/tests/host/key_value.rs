@@ -61,5 +61,5 @@ fn a_store_label_without_a_backend_stops_the_start() {
     .unwrap();
     let (status, output) = HostOptions::new(manifest).run_expecting_failure();
     assert!(!status.success());
-    assert!(output.contains("'archive'"), "{output}");
+    assert!(output.contains("archive"), "{output}");
 }
