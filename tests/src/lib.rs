@@ -137,6 +137,9 @@ impl HostOptions {
 
     fn command(&self, state_dir: &Path) -> Command {
         let mut cmd = Command::new(host_binary());
+        // Its own process group: `spin up` serves from a child process, and
+        // stopping the runtime must stop that child too (see `kill_group`).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.arg("up")
             .arg("-f")
             .arg(&self.manifest)
@@ -199,6 +202,7 @@ impl HostOptions {
         let base = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(base) => base,
             Err(_) => {
+                kill_group(&child, "KILL");
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
@@ -246,6 +250,7 @@ impl HostOptions {
                 return (status, output);
             }
             if Instant::now() > deadline {
+                kill_group(&child, "KILL");
                 let _ = child.kill();
                 panic!("the host kept running although it should have refused to start");
             }
@@ -328,11 +333,7 @@ impl Host {
 
     /// Sends SIGTERM and waits for the exit.
     pub fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
+        kill_group(&self.child, "TERM");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -346,9 +347,19 @@ impl Host {
 
 impl Drop for Host {
     fn drop(&mut self) {
+        kill_group(&self.child, "KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` to the runtime's whole process group (the runtime and any
+/// process it started, such as `spin up`'s trigger).
+fn kill_group(child: &Child, signal: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
 }
 
 impl Reply {

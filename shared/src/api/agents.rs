@@ -693,9 +693,14 @@ mod tests {
     }
 
     fn events(w: &World) -> Vec<(String, String, String)> {
-        let page =
-            crate::chat::events::page(&w.kv, &w.clock, &w.caller.account, None, 100, 0, &|| {})
-                .unwrap();
+        let page = crate::chat::events::page(
+            &w.kv,
+            &w.clock,
+            &w.caller.account,
+            &crate::chat::longpoll::Query::first(100),
+            &|| {},
+        )
+        .unwrap();
         page.items
             .iter()
             .map(|e| {
@@ -775,9 +780,14 @@ mod tests {
                 event("alice", "removed", ""),
             ]
         );
-        let page =
-            crate::chat::events::page(&w.kv, &w.clock, &w.caller.account, None, 10, 0, &|| {})
-                .unwrap();
+        let page = crate::chat::events::page(
+            &w.kv,
+            &w.clock,
+            &w.caller.account,
+            &crate::chat::longpoll::Query::first(10),
+            &|| {},
+        )
+        .unwrap();
         assert_eq!(page.items[2].data["agent"]["online"], true);
         let seqs: Vec<u64> = page.items.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [1, 2, 3, 4]);
@@ -848,9 +858,14 @@ mod tests {
         let outcome = sync(&racing, &w.clock, &w.caller, &inputs).unwrap();
         assert_eq!(outcome, SyncOutcome::default(), "the other sync did it");
         assert_eq!(events(&w), [event("alice", "created", "Alice")]);
-        let page =
-            crate::chat::events::page(&w.kv, &w.clock, &w.caller.account, None, 10, 0, &|| {})
-                .unwrap();
+        let page = crate::chat::events::page(
+            &w.kv,
+            &w.clock,
+            &w.caller.account,
+            &crate::chat::longpoll::Query::first(10),
+            &|| {},
+        )
+        .unwrap();
         assert_eq!(
             page.items[0].seq, 2,
             "number 1 (held by the loser) is a tombstone"

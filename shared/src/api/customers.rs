@@ -614,9 +614,15 @@ mod tests {
     }
 
     fn events(w: &World) -> Vec<crate::chat::events::Event> {
-        crate::chat::events::page(&w.kv, &w.clock, &w.caller.account, None, 100, 0, &|| {})
-            .unwrap()
-            .items
+        crate::chat::events::page(
+            &w.kv,
+            &w.clock,
+            &w.caller.account,
+            &crate::chat::longpoll::Query::first(100),
+            &|| {},
+        )
+        .unwrap()
+        .items
     }
 
     #[test]

@@ -41,6 +41,7 @@ use crate::chat::events::{
     self, Activity, CONVERSATION_ASSIGNED, CONVERSATION_CLOSED, CONVERSATION_CREATED,
     CONVERSATION_REOPENED,
 };
+use crate::chat::longpoll;
 use crate::chat::messages::{self, Author, Message};
 use crate::chat::routing;
 use crate::chat::visitors::{self, Visitor};
@@ -320,15 +321,14 @@ pub fn post_visitor_message(
     Ok(message)
 }
 
-/// The messages of the visitor's conversation after `cursor` (long-polls
-/// with `wait_millis`).
+/// The messages of the visitor's conversation after the query's cursor
+/// (long-polls with its wait).
 pub fn visitor_messages(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
     visitor: &Visitor,
     path_id: &str,
-    cursor: Option<&str>,
-    wait_millis: i64,
+    query: &longpoll::Query,
     sleep: &dyn Fn(),
 ) -> Result<Page<Message>> {
     let id = visitor.conversation(path_id)?;
@@ -336,41 +336,21 @@ pub fn visitor_messages(
     if conversation.customer_id != visitor.customer {
         return Err(not_found(path_id));
     }
-    messages::page(
-        kv,
-        clock,
-        &visitor.account,
-        &id,
-        cursor,
-        messages::DEFAULT_PAGE,
-        wait_millis,
-        sleep,
-    )
+    messages::page(kv, clock, &visitor.account, &id, query, sleep)
 }
 
-/// The messages of a conversation after `cursor`, for the integration API.
-#[allow(clippy::too_many_arguments)]
+/// The messages of a conversation after the query's cursor, for the
+/// integration API.
 pub fn messages(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
     account: &AccountId,
     path_id: &str,
-    cursor: Option<&str>,
-    limit: usize,
-    wait_millis: i64,
+    query: &longpoll::Query,
     sleep: &dyn Fn(),
 ) -> Result<Page<Message>> {
     let conversation = require(kv, account, path_id)?;
-    messages::page(
-        kv,
-        clock,
-        account,
-        &conversation.id,
-        cursor,
-        limit,
-        wait_millis,
-        sleep,
-    )
+    messages::page(kv, clock, account, &conversation.id, query, sleep)
 }
 
 /// An agent's reply, posted through the integration API.

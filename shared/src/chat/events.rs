@@ -275,13 +275,11 @@ pub fn page(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
     account: &AccountId,
-    cursor: Option<&str>,
-    limit: usize,
-    wait_millis: i64,
+    query: &longpoll::Query,
     sleep: &dyn Fn(),
 ) -> Result<Page<Event>> {
     let log = log(kv, account);
-    longpoll::page_of_log(&log, clock, CURSOR_KIND, cursor, limit, wait_millis, sleep)
+    longpoll::page_of_log(&log, clock, CURSOR_KIND, query, sleep)
 }
 
 #[cfg(test)]
@@ -308,7 +306,14 @@ mod tests {
             })
             .unwrap();
         }
-        let page = page(&kv, &clock, &account, None, 10, 0, &no_sleep).unwrap();
+        let page = page(
+            &kv,
+            &clock,
+            &account,
+            &longpoll::Query::first(10),
+            &no_sleep,
+        )
+        .unwrap();
         let seqs: Vec<u64> = page.items.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
         assert_eq!(activity(&kv, &account, &conv).unwrap().unwrap().event, 3);
@@ -329,7 +334,14 @@ mod tests {
             Ok(Some(Value::Null))
         })
         .unwrap();
-        let page = page(&kv, &clock, &account, None, 10, 0, &no_sleep).unwrap();
+        let page = page(
+            &kv,
+            &clock,
+            &account,
+            &longpoll::Query::first(10),
+            &no_sleep,
+        )
+        .unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.items[0].seq, 3);
         assert_eq!(activity(&kv, &account, &conv).unwrap().unwrap().event, 3);
@@ -351,14 +363,23 @@ mod tests {
             Ok(Some(Value::Null))
         })
         .unwrap();
-        let first = page(&kv, &clock, &account, None, 10, 0, &no_sleep).unwrap();
+        let first = page(
+            &kv,
+            &clock,
+            &account,
+            &longpoll::Query::first(10),
+            &no_sleep,
+        )
+        .unwrap();
         let idle = page(
             &kv,
             &clock,
             &account,
-            Some(&first.next_cursor),
-            10,
-            200,
+            &longpoll::Query {
+                cursor: Some(first.next_cursor.clone()),
+                limit: 10,
+                wait_millis: 200,
+            },
             &|| clock.advance(5),
         )
         .unwrap();

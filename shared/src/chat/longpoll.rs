@@ -89,19 +89,40 @@ pub fn sleep_interval() {
     std::thread::sleep(std::time::Duration::from_millis(PROBE_INTERVAL_MILLIS));
 }
 
-/// A page of `log` after `cursor` (a sequence cursor of `kind`); with
-/// `wait_millis > 0` it long-polls until an entry arrives. The body of every
-/// endpoint that pages a whole log: events, a conversation's messages.
+/// What a long-polling list request asks for: `?cursor=&limit=&wait=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Continue after this cursor (absent: from the start).
+    pub cursor: Option<String>,
+    /// At most this many items.
+    pub limit: usize,
+    /// Wait up to this long for the first item (0: answer at once).
+    pub wait_millis: i64,
+}
+
+impl Query {
+    /// The first `limit` items, without waiting.
+    pub fn first(limit: usize) -> Query {
+        Query {
+            cursor: None,
+            limit,
+            wait_millis: 0,
+        }
+    }
+}
+
+/// A page of `log` after `query.cursor` (a sequence cursor of `kind`); with
+/// a wait it long-polls until an entry arrives. The body of every endpoint
+/// that pages a whole log: events, a conversation's messages.
 pub fn page_of_log<T: DeserializeOwned>(
     log: &Log<'_>,
     clock: &dyn Clock,
     kind: &str,
-    cursor: Option<&str>,
-    limit: usize,
-    wait_millis: i64,
+    query: &Query,
     sleep: &dyn Fn(),
 ) -> Result<Page<T>> {
-    let after = decode_seq_cursor(kind, cursor)?;
+    let (limit, wait_millis) = (query.limit, query.wait_millis);
+    let after = decode_seq_cursor(kind, query.cursor.as_deref())?;
     let (items, position) = poll(
         clock,
         after,

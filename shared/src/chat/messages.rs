@@ -172,21 +172,18 @@ pub(crate) fn append(
     posted.ok_or_else(|| Error::Corrupt("a posted message went missing".into()))
 }
 
-/// A page of a conversation's messages after `cursor`, by `seq`; with
-/// `wait_millis > 0` it long-polls until one arrives.
-#[allow(clippy::too_many_arguments)]
+/// A page of a conversation's messages after the query's cursor, by `seq`;
+/// with a wait it long-polls until one arrives.
 pub(crate) fn page(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
     account: &AccountId,
     conversation: &ConversationId,
-    cursor: Option<&str>,
-    limit: usize,
-    wait_millis: i64,
+    query: &longpoll::Query,
     sleep: &dyn Fn(),
 ) -> Result<Page<Message>> {
     let log = log(kv, account, conversation);
-    longpoll::page_of_log(&log, clock, CURSOR_KIND, cursor, limit, wait_millis, sleep)
+    longpoll::page_of_log(&log, clock, CURSOR_KIND, query, sleep)
 }
 
 #[cfg(test)]

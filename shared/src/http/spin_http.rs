@@ -148,6 +148,17 @@ impl Ctx {
         }))
     }
 
+    /// `?cursor=&limit=&wait=` of a long-polling list, `limit` from 1 to
+    /// `max` (`default` if absent), `wait` in seconds up to 30.
+    pub fn long_poll(&self, default: usize, max: usize) -> Result<crate::longpoll::Query, Error> {
+        let page = self.page(default, max)?;
+        Ok(crate::longpoll::Query {
+            cursor: page.cursor,
+            limit: page.limit,
+            wait_millis: self.wait_millis()?,
+        })
+    }
+
     /// `?wait=` of a long-poll, in milliseconds (0 when absent).
     pub fn wait_millis(&self) -> Result<i64, Error> {
         crate::chat::longpoll::parse_wait(self.query("wait").as_deref())

@@ -22,7 +22,8 @@
 //! 1. read the document: version `n` (0 when absent);
 //! 2. compute the new value;
 //! 3. **claim** version `n + 1`: `increment(claim key of n+1, 1)`; only the
-//!    caller that gets 1 owns that version;
+//!    caller that gets 1 owns that version, once it has read that the
+//!    document is still at `n`;
 //! 4. the owner writes `{version: n+1, doc}`; everyone else waits until the
 //!    document moves past `n`, then starts again from the newer document.
 //!
@@ -41,10 +42,10 @@
 //!   generation's write and undo it.
 //! - Claim keys are 8-byte counters, one per version; the owner of version
 //!   `n` deletes the claim of version `n - KEPT_CLAIMS` (best effort), so a
-//!   document keeps a few dozen. They are kept that long because a writer
-//!   whose read is older than the deleted claim could otherwise claim that
-//!   version again; it would have to be 32 versions behind within its own
-//!   read-to-claim window. A crash leaves its later-generation claims behind.
+//!   document keeps a few dozen. A writer that read long ago may claim a
+//!   version whose claim was deleted; its second read of the version (step
+//!   3) tells it that the document moved on. A crash leaves its
+//!   later-generation claims behind.
 //! - A shared document is never deleted: its version would start again
 //!   below claims that still exist. Write a value that means "gone" instead.
 
@@ -57,15 +58,18 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// How often [`update`] starts again (after losing a claim) before giving up
-/// with 409.
-const MAX_ATTEMPTS: usize = 64;
+/// with 409. Losers back off for a random few milliseconds, growing with each
+/// attempt, so that a crowd of writers spreads out instead of colliding again.
+const MAX_ATTEMPTS: u32 = 256;
 /// Claims of this many recent versions are kept; older ones are deleted.
 const KEPT_CLAIMS: u64 = 32;
 /// Generations of one version tried before giving up (each costs a grace
 /// period, so this is only reached when the store keeps failing writers).
 const MAX_GENERATIONS: u32 = 8;
 
-/// The lease and grace periods of shared-document writes.
+/// The lease and grace periods of shared-document writes. The lease must be
+/// well inside the grace period: the difference is the time one `set` may
+/// take in the store without ever undoing a newer write.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
     /// An owner writes only within this time of its read.
@@ -170,7 +174,14 @@ fn update_value<R>(
     timing: Timing,
     change: &mut dyn FnMut(Option<Value>) -> Result<Step<Value, R>>,
 ) -> Result<R> {
-    for _ in 0..MAX_ATTEMPTS {
+    assert!(
+        timing.lease < timing.grace,
+        "the lease must end before the grace period"
+    );
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            back_off(attempt);
+        }
         let (version, current) = read_versioned(kv, key)?;
         let (new, result) = match change(current)? {
             Step::Keep(result) => return Ok(result),
@@ -200,15 +211,19 @@ fn update_value<R>(
 /// owns it, and must write it within the lease from `t`; `None`: another
 /// owner has written it.
 ///
-/// Whoever owns a claim read the document at `target - 1` before claiming,
-/// and nobody else can write `target` until the grace period after the
-/// claim, so the owner's read is still the current document.
+/// The owner reads the version once more after claiming: it must still be
+/// `target - 1`. That catches a caller that read long ago and claimed a
+/// version whose claim was already deleted. Nobody else can write `target`
+/// until the grace period after the claim, so the owner's read of the
+/// document is still the current one.
 fn claim(kv: &dyn KeyValue, key: &str, target: u64, timing: Timing) -> Result<Option<Instant>> {
     for generation in 0..MAX_GENERATIONS {
         let asked_at = Instant::now();
         if kv.increment(&keys::version_claim(key, target, generation), 1)? == 1 {
-            if generation > 0 && read_version(kv, key)? >= target {
-                // A late owner of an earlier generation wrote after all.
+            if read_version(kv, key)? != target - 1 {
+                // Not ours after all: the document moved on while this caller
+                // was away, and the claim it got was one already deleted (or
+                // a late owner of an earlier generation wrote). Start again.
                 return Ok(None);
             }
             return Ok(Some(asked_at));
@@ -228,6 +243,17 @@ fn claim(kv: &dyn KeyValue, key: &str, target: u64, timing: Timing) -> Result<Op
     Err(Error::Conflict(
         "a concurrent change to this resource did not complete; retry the request".into(),
     ))
+}
+
+/// Sleeps a random time up to `attempt` ms (at most 25 ms): full jitter.
+fn back_off(attempt: u32) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    // A cheap spread of the clock's low bits; this is jitter, not security.
+    let spread = u64::from(nanos).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    let ceiling_micros = u64::from(attempt.min(25)) * 1_000;
+    std::thread::sleep(Duration::from_micros(spread % ceiling_micros.max(1)));
 }
 
 /// Deletes the claim of `version` (best effort: a leftover claim is only a
@@ -295,10 +321,11 @@ mod tests {
     use crate::storage::store::MemoryStore;
     use std::sync::Arc;
 
-    /// Short periods so that the crash cases run in milliseconds.
+    /// Short periods so that the crash cases run quickly; the lease stays
+    /// well inside the grace period, as it must.
     const FAST: Timing = Timing {
-        lease: Duration::from_secs(2),
-        grace: Duration::from_millis(50),
+        lease: Duration::from_millis(250),
+        grace: Duration::from_secs(1),
     };
 
     fn bump(kv: &dyn KeyValue, key: &str) -> Result<u32> {
@@ -371,6 +398,59 @@ mod tests {
             thread.join().unwrap();
         }
         assert_eq!(read_shared::<u32>(kv.as_ref(), "k").unwrap(), Some(400));
+    }
+
+    /// A store whose calls take a random 0–2 ms, so that writers read long
+    /// before they claim, and some claim versions whose claims were deleted.
+    struct Jittery(MemoryStore, std::sync::atomic::AtomicU64);
+
+    impl Jittery {
+        fn pause(&self) {
+            use std::sync::atomic::Ordering;
+            let x = self.1.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+            let micros = (x ^ (x >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 53;
+            std::thread::sleep(Duration::from_micros(micros % 2_000));
+        }
+    }
+
+    impl KeyValue for Jittery {
+        fn get(&self, key: &str) -> crate::storage::store::StoreResult<Option<Vec<u8>>> {
+            self.pause();
+            self.0.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> crate::storage::store::StoreResult<()> {
+            self.pause();
+            self.0.set(key, value)
+        }
+        fn delete(&self, key: &str) -> crate::storage::store::StoreResult<()> {
+            self.0.delete(key)
+        }
+        fn exists(&self, key: &str) -> crate::storage::store::StoreResult<bool> {
+            self.0.exists(key)
+        }
+        fn increment(&self, key: &str, delta: i64) -> crate::storage::store::StoreResult<i64> {
+            self.pause();
+            self.0.increment(key, delta)
+        }
+    }
+
+    #[test]
+    fn concurrent_updates_on_a_slow_store_never_lose_one() {
+        let kv = Arc::new(Jittery(MemoryStore::new(), Default::default()));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let kv = kv.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..40 {
+                        bump(kv.as_ref(), "k").unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(read_shared::<u32>(kv.as_ref(), "k").unwrap(), Some(640));
     }
 
     #[test]

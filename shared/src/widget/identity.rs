@@ -523,8 +523,14 @@ mod tests {
             &body(&site, "v1", json!({"email": "a@b.co"})),
         )
         .unwrap();
-        let page =
-            crate::chat::events::page(&kv, &clock, &caller.account, None, 10, 0, &|| {}).unwrap();
+        let page = crate::chat::events::page(
+            &kv,
+            &clock,
+            &caller.account,
+            &crate::chat::longpoll::Query::first(10),
+            &|| {},
+        )
+        .unwrap();
         let changes: Vec<(&str, &str, &Value)> = page
             .items
             .iter()

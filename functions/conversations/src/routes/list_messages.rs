@@ -8,18 +8,16 @@ use edgechat::{conversations, longpoll, messages};
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
-    let caller = ctx.caller()?;
-    let page = ctx.page(messages::DEFAULT_PAGE, messages::MAX_PAGE)?;
-    let wait = ctx.wait_millis()?;
-    let items = conversations::messages(
-        ctx.store()?,
+    let account = &ctx.caller()?.account;
+    let query = ctx.long_poll(messages::DEFAULT_PAGE, messages::MAX_PAGE)?;
+    let (kv, id) = (ctx.store()?, ctx.param("id"));
+    let page = conversations::messages(
+        kv,
         &SystemClock,
-        &caller.account,
-        ctx.param("id"),
-        page.cursor.as_deref(),
-        page.limit,
-        wait,
+        account,
+        id,
+        &query,
         &longpoll::sleep_interval,
     )?;
-    Ok(spin_http::json(200, &items))
+    Ok(spin_http::json(200, &page))
 }

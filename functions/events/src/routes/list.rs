@@ -8,17 +8,9 @@ use edgechat::{events, longpoll};
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
-    let caller = ctx.caller()?;
-    let page = ctx.page(events::DEFAULT_PAGE, events::MAX_PAGE)?;
-    let wait = ctx.wait_millis()?;
-    let items = events::page(
-        ctx.store()?,
-        &SystemClock,
-        &caller.account,
-        page.cursor.as_deref(),
-        page.limit,
-        wait,
-        &longpoll::sleep_interval,
-    )?;
-    Ok(spin_http::json(200, &items))
+    let account = &ctx.caller()?.account;
+    let query = ctx.long_poll(events::DEFAULT_PAGE, events::MAX_PAGE)?;
+    let kv = ctx.store()?;
+    let page = events::page(kv, &SystemClock, account, &query, &longpoll::sleep_interval)?;
+    Ok(spin_http::json(200, &page))
 }

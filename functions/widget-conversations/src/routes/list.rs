@@ -5,20 +5,24 @@
 use edgechat::error::Error;
 use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
-use edgechat::{conversations, longpoll};
+use edgechat::{conversations, longpoll, messages};
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
     let visitor = super::visitor(ctx)?;
-    let wait = ctx.wait_millis()?;
-    let cursor = ctx.query("cursor");
+    let query = longpoll::Query {
+        cursor: ctx.query("cursor"),
+        // The widget takes pages of the default size (no `limit` here).
+        limit: messages::DEFAULT_PAGE,
+        wait_millis: ctx.wait_millis()?,
+    };
+    let id = ctx.param("id");
     let page = conversations::visitor_messages(
         ctx.store()?,
         &SystemClock,
         &visitor,
-        ctx.param("id"),
-        cursor.as_deref(),
-        wait,
+        id,
+        &query,
         &longpoll::sleep_interval,
     )?;
     Ok(spin_http::json(200, &page))

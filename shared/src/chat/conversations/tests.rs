@@ -45,9 +45,7 @@ impl Chat {
             &self.kv,
             &self.clock,
             &self.caller.account,
-            None,
-            500,
-            0,
+            &longpoll::Query::first(500),
             &no_sleep,
         )
         .unwrap()
@@ -111,8 +109,7 @@ fn starting_a_chat_creates_the_customer_the_conversation_and_its_first_message()
         &w.clock,
         &visitor,
         started.conversation_id.as_str(),
-        None,
-        0,
+        &longpoll::Query::first(messages::DEFAULT_PAGE),
         &no_sleep,
     )
     .unwrap();
@@ -163,7 +160,14 @@ fn a_visitor_reaches_only_its_own_conversation() {
             Err(Error::NotFound(_))
         ));
         assert!(matches!(
-            visitor_messages(&w.kv, &w.clock, &me, other, None, 0, &no_sleep),
+            visitor_messages(
+                &w.kv,
+                &w.clock,
+                &me,
+                other,
+                &longpoll::Query::first(messages::DEFAULT_PAGE),
+                &no_sleep
+            ),
             Err(Error::NotFound(_))
         ));
     }
@@ -353,9 +357,7 @@ fn message_seqs_count_up_and_page_by_cursor() {
         &w.clock,
         &w.caller.account,
         id,
-        None,
-        2,
-        0,
+        &longpoll::Query::first(2),
         &no_sleep,
     )
     .unwrap();
@@ -364,9 +366,10 @@ fn message_seqs_count_up_and_page_by_cursor() {
         &w.clock,
         &w.caller.account,
         id,
-        Some(&first.next_cursor),
-        10,
-        0,
+        &longpoll::Query {
+            cursor: Some(first.next_cursor.clone()),
+            ..longpoll::Query::first(10)
+        },
         &no_sleep,
     )
     .unwrap();
@@ -386,7 +389,15 @@ fn a_waiting_visitor_poll_returns_the_reply_that_arrives_meanwhile() {
     w.agents(&[("alice", true)]);
     let (started, visitor) = w.start("v", Some("hi"));
     let id = started.conversation_id.as_str();
-    let now = visitor_messages(&w.kv, &w.clock, &visitor, id, None, 0, &no_sleep).unwrap();
+    let now = visitor_messages(
+        &w.kv,
+        &w.clock,
+        &visitor,
+        id,
+        &longpoll::Query::first(messages::DEFAULT_PAGE),
+        &no_sleep,
+    )
+    .unwrap();
     let sleeps = Cell::new(0);
     let sleep = || {
         sleeps.set(sleeps.get() + 1);
@@ -401,8 +412,11 @@ fn a_waiting_visitor_poll_returns_the_reply_that_arrives_meanwhile() {
         &w.clock,
         &visitor,
         id,
-        Some(&now.next_cursor),
-        30_000,
+        &longpoll::Query {
+            cursor: Some(now.next_cursor.clone()),
+            limit: messages::DEFAULT_PAGE,
+            wait_millis: 30_000,
+        },
         &sleep,
     )
     .unwrap();
