@@ -9,6 +9,7 @@ mod audit;
 mod customers;
 mod errors;
 mod isolation;
+mod manifest;
 mod openapi;
 mod scale_out;
 mod secrets;
