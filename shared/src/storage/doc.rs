@@ -381,23 +381,33 @@ mod tests {
         );
     }
 
-    #[test]
-    fn concurrent_updates_never_lose_one() {
-        let kv = Arc::new(MemoryStore::new());
-        let threads: Vec<_> = (0..8)
+    /// `threads` threads each bump the document `bumps` times; returns its
+    /// final value.
+    fn bump_concurrently<S: KeyValue + Send + Sync + 'static>(
+        kv: S,
+        threads: usize,
+        bumps: usize,
+    ) -> Option<u32> {
+        let kv = Arc::new(kv);
+        let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let kv = kv.clone();
                 std::thread::spawn(move || {
-                    for _ in 0..50 {
+                    for _ in 0..bumps {
                         bump(kv.as_ref(), "k").unwrap();
                     }
                 })
             })
             .collect();
-        for thread in threads {
-            thread.join().unwrap();
+        for handle in handles {
+            handle.join().unwrap();
         }
-        assert_eq!(read_shared::<u32>(kv.as_ref(), "k").unwrap(), Some(400));
+        read_shared::<u32>(kv.as_ref(), "k").unwrap()
+    }
+
+    #[test]
+    fn concurrent_updates_never_lose_one() {
+        assert_eq!(bump_concurrently(MemoryStore::new(), 8, 50), Some(400));
     }
 
     /// A store whose calls take a random 0–2 ms, so that writers read long
@@ -436,21 +446,8 @@ mod tests {
 
     #[test]
     fn concurrent_updates_on_a_slow_store_never_lose_one() {
-        let kv = Arc::new(Jittery(MemoryStore::new(), Default::default()));
-        let threads: Vec<_> = (0..16)
-            .map(|_| {
-                let kv = kv.clone();
-                std::thread::spawn(move || {
-                    for _ in 0..40 {
-                        bump(kv.as_ref(), "k").unwrap();
-                    }
-                })
-            })
-            .collect();
-        for thread in threads {
-            thread.join().unwrap();
-        }
-        assert_eq!(read_shared::<u32>(kv.as_ref(), "k").unwrap(), Some(640));
+        let kv = Jittery(MemoryStore::new(), Default::default());
+        assert_eq!(bump_concurrently(kv, 16, 40), Some(640));
     }
 
     #[test]
