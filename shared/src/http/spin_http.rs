@@ -177,6 +177,7 @@ fn json_bytes(status: u16, bytes: serde_json::Result<Vec<u8>>) -> Response {
         Ok(bytes) => Response::builder()
             .status(status)
             .header("content-type", "application/json")
+            .header("x-content-type-options", "nosniff")
             .body(bytes)
             .build(),
         Err(e) => {
@@ -191,7 +192,8 @@ pub fn problem(problem: &Problem) -> Response {
     let mut builder = Response::builder();
     builder
         .status(problem.status)
-        .header("content-type", problem::CONTENT_TYPE);
+        .header("content-type", problem::CONTENT_TYPE)
+        .header("x-content-type-options", "nosniff");
     for (name, value) in &problem.headers {
         builder.header(*name, value.as_str());
     }
@@ -314,8 +316,16 @@ pub fn idempotent(
     scope: Scope<'_>,
     run: impl FnOnce() -> Response,
 ) -> Response {
-    let Some(key) = header(req, idempotency::HEADER) else {
+    let Some(value) = req.header(idempotency::HEADER) else {
         return run();
+    };
+    // A key that is not text must not be ignored: the request would run
+    // twice on a retry.
+    let Some(key) = value.as_str() else {
+        return error(Error::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
     };
     let secret = match variable("signing_key") {
         Ok(secret) => secret,
@@ -335,6 +345,9 @@ pub fn idempotent(
         Ok(Begin::Replay(replay)) => Response::builder()
             .status(replay.status)
             .header("content-type", "application/json")
+            .header("x-content-type-options", "nosniff")
+            // The first answer may have carried a secret (a minted token).
+            .header("cache-control", "no-store")
             .header("idempotent-replayed", "true")
             .body(replay.body)
             .build(),

@@ -720,7 +720,8 @@ fn parse_windows(value: &Value, path: &str, errors: &mut Errors) -> Option<Vec<[
             continue;
         };
         match (parse_hhmm(start, false), parse_hhmm(end, true)) {
-            (Some(s), Some(e)) if s == e % 1_440 => {
+            // "24:00" is 1440, not 0: ["00:00", "24:00"] is the whole day.
+            (Some(s), Some(e)) if s == e => {
                 errors.add(
                     &window_path,
                     "start and end are the same time; use [\"00:00\", \"24:00\"] for a whole day",

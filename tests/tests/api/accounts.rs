@@ -86,3 +86,53 @@ fn the_same_idempotency_key_creates_one_account() {
     );
     other.expect_problem(422);
 }
+
+/// A key that is not text (here Latin-1 bytes) is refused, never ignored: a
+/// retry would otherwise create twice.
+#[test]
+fn a_non_ascii_idempotency_key_is_a_400_not_ignored() {
+    use std::io::{Read, Write};
+    let app = App::start();
+    let addr = app.host.base.trim_start_matches("http://").to_string();
+    let body = br#"{"name":"Acme"}"#;
+    let mut request = format!(
+        "POST /api/v1/accounts HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        edgechat_tests::ADMIN_TOKEN,
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(b"idempotency-key: caf\xe9\r\n\r\n");
+    request.extend_from_slice(body);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.write_all(&request).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("Idempotency-Key"), "{response}");
+}
+
+#[test]
+fn a_replayed_creation_is_not_cacheable_and_json_is_not_sniffed() {
+    let app = App::start();
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "create-once"),
+    ];
+    let body = br#"{"name":"Acme"}"#;
+    let first = app
+        .admin()
+        .send("POST", "/api/v1/accounts", &headers, Some(body));
+    let replay = app
+        .admin()
+        .send("POST", "/api/v1/accounts", &headers, Some(body));
+    for reply in [&first, &replay] {
+        reply.expect(201);
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    }
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    let problem = app.anonymous().get("/api/v1/tokens");
+    problem.expect_problem(401);
+    assert_eq!(problem.header("x-content-type-options"), Some("nosniff"));
+}

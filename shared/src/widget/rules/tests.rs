@@ -298,6 +298,15 @@ fn opening_hours_follow_daylight_saving_in_new_york() {
     ]);
 }
 
+/// The whole-day window that the "same time" error message recommends.
+#[test]
+fn a_whole_day_window_is_accepted() {
+    let whole_day = hours("Europe/Vienna", every_day(["00:00", "24:00"]), json!([]));
+    let parsed = rules(whole_day);
+    assert_eq!(parsed.len(), 1);
+    assert!(parse_rules(&hours("UTC", every_day(["09:00", "09:00"]), json!([]))).is_err());
+}
+
 #[test]
 fn a_window_may_cross_midnight_and_belongs_to_the_day_it_starts() {
     // Friday 2026-03-27, 22:00 to Saturday 02:00 (CET); nothing on Saturday.
