@@ -6,6 +6,13 @@
 //! reads. A token is listed before it becomes usable, and stops being usable
 //! (its global key is deleted) before it is unlisted, so no usable token is
 //! ever missing from the list.
+//!
+//! The last token that is not being revoked cannot be revoked (409): an
+//! account without a token could never mint one again. Revoking therefore
+//! first marks the token `revoking` in the list, checking atomically (a
+//! shared-document update) that another usable token remains; then deletes
+//! its global key; then unlists it. A crash in between leaves a listed token
+//! that a retried revoke finishes.
 
 use crate::api::audit;
 use crate::api::auth::{Actor, ApiToken, Caller, TokenRecord};
@@ -30,6 +37,9 @@ struct TokenMeta {
     name: String,
     created_at: Timestamp,
     sha256: String,
+    /// Being revoked: no longer counts as the account's way back in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    revoking: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -84,6 +94,7 @@ pub fn issue(
         name: name.to_string(),
         created_at: clock.now(),
         sha256: token.digest(),
+        revoking: false,
     };
     doc::update(kv, &keys::tokens(account), |list: Option<TokenList>| {
         let mut list = list.unwrap_or_default();
@@ -137,28 +148,44 @@ pub fn list(kv: &dyn KeyValue, account: &AccountId) -> Result<Vec<TokenView>> {
 pub fn revoke(kv: &dyn KeyValue, clock: &dyn Clock, caller: &Caller, id: &str) -> Result<()> {
     let not_found = || Error::NotFound(format!("there is no token {id:?}"));
     let id = TokenId::parse(id).map_err(|_| not_found())?;
-    let list: TokenList = doc::read_shared(kv, &keys::tokens(&caller.account))?.unwrap_or_default();
-    let meta = list
-        .items
-        .iter()
-        .find(|meta| meta.id == id)
-        .ok_or_else(not_found)?;
-    // Unusable first, unlisted second: see the module docs.
-    kv.delete(&keys::token_hash(&meta.sha256))?;
-    doc::update(
-        kv,
-        &keys::tokens(&caller.account),
-        |list: Option<TokenList>| {
-            let mut list = list.unwrap_or_default();
-            let before = list.items.len();
-            list.items.retain(|meta| meta.id != id);
-            Ok(if list.items.len() == before {
-                Step::Keep(())
-            } else {
-                Step::Write(list, ())
-            })
-        },
-    )?;
+    let key = keys::tokens(&caller.account);
+    // 1. Mark it, if another usable token remains.
+    let sha256 = doc::update(kv, &key, |list: Option<TokenList>| {
+        let mut list = list.unwrap_or_default();
+        let others = list
+            .items
+            .iter()
+            .filter(|meta| meta.id != id && !meta.revoking)
+            .count();
+        let meta = list
+            .items
+            .iter_mut()
+            .find(|meta| meta.id == id)
+            .ok_or_else(not_found)?;
+        if others == 0 && !meta.revoking {
+            return Err(Error::Conflict(
+                "this is the account's last API token: mint another one before revoking it".into(),
+            ));
+        }
+        let sha256 = meta.sha256.clone();
+        if meta.revoking {
+            return Ok(Step::Keep(sha256));
+        }
+        meta.revoking = true;
+        Ok(Step::Write(list, sha256))
+    })?;
+    // 2. Unusable first, 3. unlisted second: see the module docs.
+    kv.delete(&keys::token_hash(&sha256))?;
+    doc::update(kv, &key, |list: Option<TokenList>| {
+        let mut list = list.unwrap_or_default();
+        let before = list.items.len();
+        list.items.retain(|meta| meta.id != id);
+        Ok(if list.items.len() == before {
+            Step::Keep(())
+        } else {
+            Step::Write(list, ())
+        })
+    })?;
     audit::record(
         kv,
         clock,
@@ -267,12 +294,31 @@ mod tests {
     #[test]
     fn minting_and_revoking_are_audited() {
         let (kv, clock, account) = setup();
+        issue(&kv, &clock, &account, &Actor::Admin, "keep").unwrap();
         let issued = issue(&kv, &clock, &account, &Actor::Admin, "crm").unwrap();
         let caller = authenticate(&kv, Some(&bearer(&issued))).unwrap();
         revoke(&kv, &clock, &caller, issued.id.as_str()).unwrap();
         let log = audit::page(&kv, &clock, &account, None, 10, None).unwrap();
         let actions: Vec<&str> = log.items.iter().map(|e| e.action.as_str()).collect();
-        assert_eq!(actions, ["token.created", "token.revoked"]);
-        assert_eq!(log.items[1].actor, format!("token:{}", issued.id));
+        assert_eq!(actions, ["token.created", "token.created", "token.revoked"]);
+        assert_eq!(log.items[2].actor, format!("token:{}", issued.id));
+    }
+
+    #[test]
+    fn the_last_usable_token_cannot_be_revoked() {
+        let (kv, clock, account) = setup();
+        let only = issue(&kv, &clock, &account, &Actor::Admin, "only").unwrap();
+        let caller = authenticate(&kv, Some(&bearer(&only))).unwrap();
+        let refused = revoke(&kv, &clock, &caller, only.id.as_str());
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        // Nothing changed: the token still works and is listed.
+        assert!(authenticate(&kv, Some(&bearer(&only))).is_ok());
+        assert_eq!(list(&kv, &account).unwrap().len(), 1);
+        // With a second token, the first may go; then the second is the last.
+        let second = issue(&kv, &clock, &account, &Actor::Admin, "second").unwrap();
+        revoke(&kv, &clock, &caller, only.id.as_str()).unwrap();
+        assert!(authenticate(&kv, Some(&bearer(&only))).is_err());
+        let refused = revoke(&kv, &clock, &caller, second.id.as_str());
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
     }
 }

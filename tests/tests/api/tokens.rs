@@ -71,16 +71,40 @@ fn a_revoked_token_fails_on_the_very_next_call() {
 }
 
 #[test]
-fn a_token_can_revoke_itself() {
+fn a_token_can_revoke_itself_while_another_remains() {
     let app = App::start();
     let tenant = app.tenant("Acme");
     let list = tenant.api.get("/api/v1/tokens").expect(200).json();
     let own = list["items"][0]["id"].as_str().unwrap().to_string();
     tenant
         .api
+        .post("/api/v1/tokens", &json!({"name": "spare"}))
+        .expect(201);
+    tenant
+        .api
         .delete(&format!("/api/v1/tokens/{own}"))
         .expect(204);
     tenant.api.get("/api/v1/tokens").expect_problem(401);
+}
+
+/// Revoking the only token would lock the account out for good (only
+/// account creation mints the first one): 409, and nothing changes.
+#[test]
+fn the_last_token_cannot_be_revoked() {
+    let app = App::start();
+    let tenant = app.tenant("Acme");
+    let list = tenant.api.get("/api/v1/tokens").expect(200).json();
+    let own = list["items"][0]["id"].as_str().unwrap().to_string();
+    let refused = tenant.api.delete(&format!("/api/v1/tokens/{own}"));
+    let problem = refused.expect_problem(409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("last"),
+        "{problem}"
+    );
+    assert_eq!(
+        ids(&tenant.api.get("/api/v1/tokens").expect(200), "name"),
+        ["default"]
+    );
 }
 
 #[test]
