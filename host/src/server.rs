@@ -130,7 +130,10 @@ impl App {
         let Some(route) = self.router.find(&path) else {
             return plain(StatusCode::NOT_FOUND, "Not Found\n");
         };
-        let mut req = req.map(|body| body.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))).boxed_unsync());
+        let mut req = req.map(|body| {
+            body.map_err(|e| ErrorCode::InternalError(Some(e.to_string())))
+                .boxed_unsync()
+        });
         set_spin_headers(&mut req, &route, client, listening);
         self.call(route.component, req).await
     }
@@ -191,9 +194,7 @@ impl App {
         };
         let mut store = Store::new(component.pre.engine(), state);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let incoming = store
-            .data_mut()
-            .new_incoming_request(Scheme::Http, req)?;
+        let incoming = store.data_mut().new_incoming_request(Scheme::Http, req)?;
         let outparam = store.data_mut().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let task = tokio::task::spawn(async move {

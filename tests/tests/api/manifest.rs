@@ -24,7 +24,10 @@ fn every_component_build_watches_its_crate_and_shared() {
                 list.contains(&format!("\"functions/{component}/src/**/*.rs\"")),
                 "{component}: {list}"
             );
-            assert!(list.contains("\"shared/src/**/*.rs\""), "{component}: {list}");
+            assert!(
+                list.contains("\"shared/src/**/*.rs\""),
+                "{component}: {list}"
+            );
             builds -= 1;
         }
     }
