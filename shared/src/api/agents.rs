@@ -1,7 +1,7 @@
 //! Agents, synced from the business's own directory (the id is theirs), and
 //! their presence, which visibility rules and routing read.
 //!
-//! The whole list is one versioned document (`acct:<a>:agents`) changed only
+//! The whole list is one shared document (`acct:<a>:agents`) changed only
 //! as a shared document ([`doc::update`]). So a whole-list sync is atomic:
 //! two concurrent syncs leave exactly one of the two lists, never a mix, and
 //! a single-agent change never resurrects or loses another agent. Reading
@@ -10,7 +10,7 @@
 //! Every actual change of one agent is one `agent.updated` event
 //! ([`crate::chat::events::AGENT_UPDATED`]): a sync that creates one agent and
 //! removes another appends two (in id order), a sync or PUT that changes
-//! nothing appends none. The numbers are taken inside the compare-and-swap
+//! nothing appends none. The numbers are taken inside the shared-document
 //! step, before the list is written ([`crate::chat::events::Pending`]).
 
 use crate::api::audit;

@@ -3,7 +3,7 @@
 //!
 //! Storage: the conversation document (`acct:<a>:conv:<c>`: customer,
 //! status, assignee) changes only on the rare transitions — created,
-//! assigned, closed, reopened — under compare-and-swap; messages live in
+//! assigned, closed, reopened — as a shared document (`doc::update`); messages live in
 //! their own log ([`crate::chat::messages`]), and every change is one event of
 //! the account's log ([`crate::chat::events`]), which also raises the
 //! conversation's latest activity.

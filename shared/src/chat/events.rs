@@ -22,13 +22,13 @@
 //!
 //! [`Pending`] follows the same order for changes that are not a
 //! conversation's and may be several events at once (a whole-list sync of
-//! agents): the writer takes the numbers inside its compare-and-swap step,
+//! agents): the writer takes the numbers inside its shared-document step,
 //! before the change is written, and commits the events after it; numbers
 //! it does not use (the change turned out a no-op, or failed) are
 //! tombstoned when the `Pending` is dropped.
 //!
 //! **Latest activity** (`acct:<a>:conv:<c>:activity`) only grows: it is
-//! raised to `n` with compare-and-swap, and a writer that finds a larger
+//! raised to `n` as a shared document (`doc::update`), and a writer that finds a larger
 //! number stops at once, so concurrent writers to one conversation settle in
 //! a few rounds (the highest number wins, the others drop out). The change
 //! feed skips event `n` of a conversation whose activity is above `n`: that
@@ -125,7 +125,7 @@ impl<'a> Pending<'a> {
     }
 
     /// Makes sure at least `count` numbers are held, taking the missing ones
-    /// with one increment. Call it in the change's compare-and-swap step,
+    /// with one increment. Call it in the change's shared-document step,
     /// once the step knows how many events its write makes: a retried step
     /// reuses the numbers already held.
     pub fn hold(&mut self, count: usize) -> Result<()> {
