@@ -134,3 +134,17 @@ fn unknown_paths_below_a_resource_are_404_problems() {
         tenant.api.get(path).expect_problem(404);
     }
 }
+
+/// A path that no component serves is a problem+json 404 too (the `web`
+/// component is the catch-all route), not the runtime's plain text.
+#[test]
+fn unrouted_paths_are_404_problems() {
+    let app = App::start();
+    for path in ["/", "/nope", "/api", "/api/v2/agents", "/widget.js/x"] {
+        let problem = app.anonymous().get(path).expect_problem(404);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(path),
+            "{problem}"
+        );
+    }
+}
