@@ -130,6 +130,19 @@ impl App {
         let Some(route) = self.router.find(&path) else {
             return plain(StatusCode::NOT_FOUND, "Not Found\n");
         };
+        // Spin (3.6, 4.0) copies header values into the component as text
+        // and fails the request, 500 with an empty body, when one is not
+        // UTF-8: refuse it the same way, before the component runs.
+        if let Some((name, _)) = req
+            .headers()
+            .iter()
+            .find(|(_, value)| std::str::from_utf8(value.as_bytes()).is_err())
+        {
+            eprintln!("request refused: the value of header '{name}' is not UTF-8 (as Spin does)");
+            let mut response = plain(StatusCode::INTERNAL_SERVER_ERROR, "");
+            response.headers_mut().remove(http::header::CONTENT_TYPE);
+            return response;
+        }
         let mut req = req.map(|body| {
             body.map_err(|e| ErrorCode::InternalError(Some(e.to_string())))
                 .boxed_unsync()
