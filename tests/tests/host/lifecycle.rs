@@ -69,10 +69,16 @@ fn a_trap_is_a_500_and_the_host_keeps_serving() {
 /// wasi-http's headers are a child resource of their request. Spin 3.6's
 /// wasmtime traps when a request is dropped while its headers handle is
 /// alive; the local runtime must refuse the same component the same way.
+/// (Spin 4.0's newer wasmtime lets it pass: the local runtime follows the
+/// strictest release we support, so on another runtime this only reports.)
 #[test]
 fn dropping_a_request_while_its_headers_are_alive_traps_as_on_spin() {
     let host = HostOptions::probe().start();
     let reply = host.client().get("/held-headers");
+    if edgechat_tests::on_real_spin() && reply.status == 200 {
+        eprintln!("this runtime accepts the component (as Spin 4.0 does; Spin 3.6 refuses it)");
+        return;
+    }
     assert_eq!(reply.status, 500, "{}", reply.body);
     assert!(host.wait_for_log("resource has children"), "{}", host.log());
 }
