@@ -16,9 +16,15 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{Value, json};
 
-/// The repository root.
+/// The repository root. `cargo test` sets `CARGO_MANIFEST_DIR` when it
+/// runs the suites; that value is preferred to the one compiled in, because
+/// cargo reuses a test binary built in another checkout that shares the
+/// target directory (its fingerprints use workspace-relative paths).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("tests/ lives in the repository")
         .to_path_buf()

@@ -107,6 +107,42 @@ fn the_last_token_cannot_be_revoked() {
     );
 }
 
+/// The operator's way back for an account that lost its tokens: the admin
+/// token mints a new one for an existing account, and nothing else can.
+#[test]
+fn the_operator_mints_a_token_for_an_existing_account() {
+    let app = App::start();
+    let tenant = app.tenant("Acme");
+    let path = format!("/api/v1/accounts/{}/tokens", tenant.id);
+    let body = json!({"name": "recovery"});
+    tenant.api.post(&path, &body).expect_problem(401);
+    app.anonymous().post(&path, &body).expect_problem(401);
+
+    let reply = app.admin().post(&path, &body);
+    assert_eq!(reply.expect(201).header("cache-control"), Some("no-store"));
+    let issued = reply.json();
+    let recovered = app.anonymous().with_bearer(issued["token"].as_str().unwrap());
+    assert_eq!(
+        ids(&recovered.get("/api/v1/tokens").expect(200), "name"),
+        ["default", "recovery"]
+    );
+    let audit = recovered.get("/api/v1/audit-logs").expect(200).json();
+    assert!(
+        audit["items"].as_array().unwrap().iter().any(|entry| entry["action"]
+            == "token.created"
+            && entry["actor"] == "admin"
+            && entry["target"] == format!("token:{}", issued["id"].as_str().unwrap())),
+        "{audit}"
+    );
+
+    let unknown = "/api/v1/accounts/acc_00000000000000000000/tokens";
+    app.admin().post(unknown, &body).expect_problem(404);
+    assert_eq!(
+        invalid_fields(&app.admin().post(&path, &json!({"name": 5}))),
+        ["name"]
+    );
+}
+
 #[test]
 fn missing_and_malformed_tokens_are_unauthorized() {
     let app = App::start();
