@@ -2,7 +2,7 @@
  * <script src="https://<host>/widget.js" data-site="<site_key>" async></script>
  * Plain JS, no build step. Styles live in a Shadow DOM so that the page's
  * CSS and ours never meet. API: window.edgechat.open(), .close(),
- * .identify({id, email, firstname, lastname, labels, hash}), .on("message", fn).
+ * .identify({id, email, firstname, lastname, hash}), .on("message", fn).
  */
 (function () {
   "use strict";
@@ -25,18 +25,13 @@
       else localStorage.setItem(PREFIX + key, JSON.stringify(value));
     } catch (e) { /* private mode: state lasts for this page only */ }
   }
-  function randomId() {
-    var bytes = new Uint8Array(12);
-    (window.crypto || window.msCrypto).getRandomValues(bytes);
-    return "v_" + Array.prototype.map.call(bytes, function (b) {
-      return (b < 16 ? "0" : "") + b.toString(16);
-    }).join("");
-  }
+  // The visitor id is minted by the server (signed for this site) and kept
+  // in the browser; a refused one (the server's signing key was rotated)
+  // is replaced by a new one.
+  var VISITOR_ID = /^vis_[0-9a-f]{56}$/;
   var visitor = load("visitor");
-  if (typeof visitor !== "string" || !/^[A-Za-z0-9_.@-]{1,64}$/.test(visitor)) {
-    visitor = randomId();
-    save("visitor", visitor);
-  }
+  if (typeof visitor !== "string" || !VISITOR_ID.test(visitor)) visitor = null;
+  var minting = null;
   // A visit is a browser session: counted once, on its first page.
   var visit = load("visits") || 0;
   try {
@@ -70,6 +65,32 @@
         }
         return data;
       });
+    });
+  }
+  function visitorId() {
+    if (visitor) return Promise.resolve(visitor);
+    if (!minting) {
+      minting = api("POST", "/v1/widget/visitors", { site: site }).then(function (answer) {
+        visitor = answer.visitor;
+        save("visitor", visitor);
+        if (window.edgechat) window.edgechat.visitor = visitor;
+        minting = null;
+        return visitor;
+      }, function (error) { minting = null; throw error; });
+    }
+    return minting;
+  }
+  function visitorRefused(error) {
+    var fields = (error.status === 400 && error.problem && error.problem.errors) || [];
+    return fields.some(function (f) { return f.field === "visitor"; });
+  }
+  // Runs call(visitorId); once more with a new id if the server refused it.
+  function asVisitor(call) {
+    return visitorId().then(call).catch(function (error) {
+      if (!visitorRefused(error)) throw error;
+      visitor = null;
+      save("visitor", null);
+      return visitorId().then(call);
     });
   }
   function q(params) {
@@ -179,12 +200,14 @@
   }
   function checkVisibility() {
     clearTimeout(recheckTimer);
-    api("GET", "/v1/widget/visibility?" + q({
-      site: site,
-      visitor: visitor,
-      time_on_page: Math.floor((Date.now() - startedAt) / 1000),
-      visit: visit
-    })).then(function (answer) {
+    asVisitor(function (id) {
+      return api("GET", "/v1/widget/visibility?" + q({
+        site: site,
+        visitor: id,
+        time_on_page: Math.floor((Date.now() - startedAt) / 1000),
+        visit: visit
+      }));
+    }).then(function (answer) {
       setVisible(!!answer.visible);
       host.setAttribute("data-recheck", answer.recheck_after_seconds);
       recheckTimer = setTimeout(checkVisibility, Math.max(1, answer.recheck_after_seconds) * 1000);
@@ -230,13 +253,14 @@
     });
   }
   function start(text) {
-    return api("POST", "/v1/widget/conversations", { site: site, visitor: visitor, text: text })
-      .then(function (started) {
-        conversation = { id: started.conversation_id, token: started.visitor_token };
-        save("conversation", conversation);
-        pollGeneration += 1;
-        poll("");
-      });
+    return asVisitor(function (id) {
+      return api("POST", "/v1/widget/conversations", { site: site, visitor: id, text: text });
+    }).then(function (started) {
+      conversation = { id: started.conversation_id, token: started.visitor_token };
+      save("conversation", conversation);
+      pollGeneration += 1;
+      poll("");
+    });
   }
   function send(text) {
     if (!conversation) return start(text);
@@ -271,11 +295,13 @@
     open: open,
     close: close,
     identify: function (user) {
-      var body = { site: site, visitor: visitor };
-      ["id", "email", "firstname", "lastname", "labels", "hash"].forEach(function (k) {
-        if (user && user[k] != null) body[k] = user[k];
-      });
-      return api("POST", "/v1/widget/identify", body).then(function (answer) {
+      return asVisitor(function (id) {
+        var body = { site: site, visitor: id };
+        ["id", "email", "firstname", "lastname", "hash"].forEach(function (k) {
+          if (user && user[k] != null) body[k] = user[k];
+        });
+        return api("POST", "/v1/widget/identify", body);
+      }).then(function (answer) {
         checkVisibility(); // the customer's own override may apply now
         return answer;
       });

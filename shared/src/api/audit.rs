@@ -67,6 +67,8 @@ pub enum Action {
     WidgetConfigUpdated,
     /// A widget identify was refused (a security event). (`widget.identify_refused`)
     WidgetIdentifyRefused,
+    /// A page said who its visitor is, and that changed. (`widget.identified`)
+    WidgetIdentified,
 }
 
 impl Action {
@@ -96,6 +98,7 @@ impl Action {
             Action::VisibilityUpdated => "visibility.updated",
             Action::WidgetConfigUpdated => "widget_config.updated",
             Action::WidgetIdentifyRefused => "widget.identify_refused",
+            Action::WidgetIdentified => "widget.identified",
         }
     }
 }

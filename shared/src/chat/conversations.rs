@@ -18,9 +18,12 @@
 //! a conversation shows up again only when it changed again.
 //!
 //! Decisions:
-//! - The visitor's `visitor` id *is* their customer id: starting a chat
-//!   creates an untagged customer record if there is none, and tagging
-//!   (`PUT /api/v1/customers/{id}`) fills in that same record.
+//! - A chat is started with a visitor id minted for the site
+//!   ([`visitors::verify_id`]). Its customer is the tagged customer the
+//!   visitor proved to be (a verified identify), else the visitor's own
+//!   record (the visitor id is its customer id; starting a chat creates it
+//!   untagged, and `PUT /api/v1/customers/{id}` can tag it). An unverified
+//!   identify is only shown, as `identity` with `verified: false`.
 //! - A visitor message reopens a closed conversation (`conversation.reopened`
 //!   before its `message.created`); agent replies do not, they are simply
 //!   added (the business may answer a closed chat without reopening it).
@@ -45,6 +48,7 @@ use crate::chat::longpoll;
 use crate::chat::messages::{self, Author, Message};
 use crate::chat::routing;
 use crate::chat::visitors::{self, Visitor};
+use crate::widget::identity::{self, Identity};
 use crate::storage::doc::{self, Step};
 use crate::storage::keys;
 use crate::storage::store::KeyValue;
@@ -84,8 +88,17 @@ impl Status {
 pub struct Conversation {
     /// Its id.
     pub id: ConversationId,
-    /// The visitor, as a customer.
+    /// The customer: the tagged customer the visitor proved to be, or the
+    /// visitor's own record.
     pub customer_id: CustomerId,
+    /// The visitor id of the browser that started it (its visitor token
+    /// names it). Absent on conversations stored before visitor ids.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub visitor_id: Option<CustomerId>,
+    /// What the page said about the visitor when the chat started, if it
+    /// identified it; `verified: false` marks a hint nobody checked.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub identity: Option<Identity>,
     /// Open or closed.
     pub status: Status,
     /// The agent it is routed to, if any.
@@ -95,6 +108,14 @@ pub struct Conversation {
     /// When it was last closed (kept when reopened).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub closed_at: Option<Timestamp>,
+}
+
+impl Conversation {
+    /// Whether the browser with this visitor id started it.
+    pub fn started_by(&self, visitor: &CustomerId) -> bool {
+        // Before visitor ids, the visitor id was the customer id.
+        self.visitor_id.as_ref().unwrap_or(&self.customer_id) == visitor
+    }
 }
 
 // Not flattened: a flattened `Deserialize` costs tens of KB of wasm.
@@ -121,8 +142,8 @@ pub struct View {
 pub struct StartInput {
     /// The site's public key (names the account).
     pub site: SiteKey,
-    /// The visitor's id.
-    pub visitor: CustomerId,
+    /// The visitor id as sent; verified against the site in [`start`].
+    pub visitor: String,
     /// A first message, if any.
     pub text: Option<String>,
 }
@@ -150,12 +171,7 @@ pub fn parse_start(body: &Value) -> Result<StartInput> {
             SiteKey::parse,
             &mut errors,
         );
-        let visitor = object.required_parsed(
-            "visitor",
-            "is required: the id the widget knows the visitor by",
-            CustomerId::parse,
-            &mut errors,
-        );
+        let visitor = object.required_str("visitor", 128, &mut errors);
         let text = match object.get("text") {
             None => Some(None),
             Some(_) => messages::text_field(&object, "text", &mut errors).map(Some),
@@ -210,13 +226,26 @@ pub fn start(
     input: &StartInput,
 ) -> Result<Started> {
     let account = accounts::require_by_site_key(kv, &input.site)?;
-    let actor = Actor::Visitor(input.visitor.to_string());
-    customers::ensure(kv, clock, &account, &input.visitor)?;
+    let visitor = visitors::verify_id(signing_key, &account, &input.visitor)?;
+    let actor = Actor::Visitor(visitor.to_string());
+    let identity = identity::identity(kv, &account, &visitor)?;
+    let customer_id = match identity.as_ref().filter(|i| i.verified) {
+        Some(Identity {
+            customer_id: Some(tagged),
+            ..
+        }) => tagged.clone(),
+        _ => {
+            customers::ensure(kv, clock, &account, &visitor)?;
+            visitor.clone()
+        }
+    };
     let id = ConversationId::generate();
     events::emit(kv, clock, &account, &id, CONVERSATION_CREATED, |_, at| {
         let conversation = Conversation {
             id: id.clone(),
-            customer_id: input.visitor.clone(),
+            customer_id: customer_id.clone(),
+            visitor_id: Some(visitor.clone()),
+            identity: identity.clone(),
             status: Status::Open,
             assignee_id: None,
             created_at: at,
@@ -245,7 +274,7 @@ pub fn start(
             clock,
             &account,
             &id,
-            Author::visitor(&input.visitor),
+            Author::visitor(&customer_id),
             text,
         )?;
         audit::record(
@@ -270,10 +299,10 @@ pub fn start(
     }
     let now = clock.now();
     Ok(Started {
-        visitor_token: visitors::mint(signing_key, &account, &input.visitor, &id, now),
+        visitor_token: visitors::mint(signing_key, &account, &visitor, &id, now),
         visitor_token_expires_at: now.plus_millis(visitors::TOKEN_TTL_MILLIS),
         conversation_id: id,
-        customer_id: input.visitor.clone(),
+        customer_id,
     })
 }
 
@@ -295,7 +324,7 @@ pub fn post_visitor_message(
     let id = visitor.conversation(path_id)?;
     let account = &visitor.account;
     let conversation = require(kv, account, path_id)?;
-    if conversation.customer_id != visitor.customer {
+    if !conversation.started_by(&visitor.customer) {
         return Err(not_found(path_id));
     }
     let actor = Actor::Visitor(visitor.customer.to_string());
@@ -307,7 +336,7 @@ pub fn post_visitor_message(
         clock,
         account,
         &id,
-        Author::visitor(&visitor.customer),
+        Author::visitor(&conversation.customer_id),
         text,
     )?;
     audit::record(
@@ -333,7 +362,7 @@ pub fn visitor_messages(
 ) -> Result<Page<Message>> {
     let id = visitor.conversation(path_id)?;
     let conversation = require(kv, &visitor.account, path_id)?;
-    if conversation.customer_id != visitor.customer {
+    if !conversation.started_by(&visitor.customer) {
         return Err(not_found(path_id));
     }
     messages::page(kv, clock, &visitor.account, &id, query, sleep)

@@ -1,8 +1,16 @@
-//! Visitor tokens: what a website visitor holds to read and write its chat.
+//! Visitor ids and visitor tokens: what a website visitor holds.
 //!
-//! A visitor has no account with us; the widget sends the id it knows the
-//! visitor by (`visitor`, which is the [`CustomerId`] that customer tagging
-//! later updates). Starting a conversation returns a *visitor token*:
+//! A visitor has no account with us. **Visitor ids are minted by edgechat**
+//! (`POST /v1/widget/visitors`), one per browser, and are signed:
+//! `vis_<32 hex random><24 hex MAC>`, the MAC a truncated HMAC-SHA256 under
+//! `signing_key` over the account and the random part. Every public route
+//! that takes a `visitor` verifies it, so a stranger cannot type a name
+//! (`john`) and act as that customer or probe which ids exist: anything that
+//! is not an id minted for this site is refused alike. The id is also the
+//! [`CustomerId`] of the visitor's own (untagged) customer record. Rotating
+//! `signing_key` invalidates every visitor id; the widget then mints a new one.
+//!
+//! Starting a conversation returns a *visitor token*:
 //!
 //! `vt1.<base64url payload>.<base64url HMAC-SHA256>`, where the payload is
 //! `{"a": account, "u": visitor, "c": conversation, "exp": unix seconds}` and
@@ -21,12 +29,61 @@
 //!   a valid token used on another conversation's path is 404, exactly like
 //!   a conversation that does not exist.
 
-use crate::base::crypto::{base64url, constant_time_eq, from_base64url, hmac_sha256};
+use crate::base::crypto::{
+    base64url, constant_time_eq, from_base64url, hex, hmac_sha256, random_bytes,
+};
 use crate::base::error::{Error, Result};
 use crate::base::ids::{AccountId, ConversationId, CustomerId};
 use crate::base::input::bearer;
 use crate::base::time::Timestamp;
 use serde::{Deserialize, Serialize};
+
+/// What starts every visitor id.
+pub const ID_PREFIX: &str = "vis_";
+const ID_RANDOM_BYTES: usize = 16;
+const ID_MAC_BYTES: usize = 12;
+const ID_CONTEXT: &[u8] = b"edgechat visitor id v1\n";
+
+fn id_mac(key: &[u8], account: &AccountId, random_hex: &str) -> String {
+    let mac = hmac_sha256(
+        key,
+        &[ID_CONTEXT, account.as_str().as_bytes(), b"\n", random_hex.as_bytes()],
+    );
+    hex(&mac[..ID_MAC_BYTES])
+}
+
+/// Mints a new visitor id for a browser on `account`'s site.
+pub fn mint_id(key: &[u8], account: &AccountId) -> CustomerId {
+    let random_hex = hex(&random_bytes::<ID_RANDOM_BYTES>());
+    let mac = id_mac(key, account, &random_hex);
+    // Prefix and lowercase hex are valid customer-id characters, 60 in all.
+    CustomerId::parse(&format!("{ID_PREFIX}{random_hex}{mac}"))
+        .expect("a minted visitor id is a valid customer id")
+}
+
+/// Verifies that `text` is a visitor id minted for `account` under `key`
+/// (constant-time MAC compare). Every refusal reads the same, so that a
+/// refusal tells nothing about which ids exist.
+pub fn verify_id(key: &[u8], account: &AccountId, text: &str) -> Result<CustomerId> {
+    let refused = || {
+        Error::field(
+            "visitor",
+            "is not a visitor id minted for this site: get one from POST /v1/widget/visitors",
+        )
+    };
+    let rest = text.strip_prefix(ID_PREFIX).ok_or_else(refused)?;
+    if key.is_empty()
+        || rest.len() != 2 * (ID_RANDOM_BYTES + ID_MAC_BYTES)
+        || !rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(refused());
+    }
+    let (random_hex, mac) = rest.split_at(2 * ID_RANDOM_BYTES);
+    if !constant_time_eq(id_mac(key, account, random_hex).as_bytes(), mac.as_bytes()) {
+        return Err(refused());
+    }
+    CustomerId::parse(text).map_err(|_| refused())
+}
 
 /// How long a visitor token is valid.
 pub const TOKEN_TTL_MILLIS: i64 = 24 * 3_600 * 1_000;
@@ -157,6 +214,39 @@ mod tests {
         assert!(verify(KEY, &String::from_utf8(bytes).unwrap(), NOW).is_err());
         assert!(verify(KEY, "vt1.garbage", NOW).is_err());
         assert!(verify(b"", &token, NOW).is_err());
+    }
+
+    fn flip_last(text: &str) -> String {
+        let (head, last) = text.split_at(text.len() - 1);
+        format!("{head}{}", if last == "0" { "1" } else { "0" })
+    }
+
+    #[test]
+    fn minted_visitor_ids_verify_only_for_their_site_and_key() {
+        let account = AccountId::generate();
+        let id = mint_id(KEY, &account);
+        assert!(id.as_str().starts_with(ID_PREFIX));
+        assert_eq!(verify_id(KEY, &account, id.as_str()).unwrap(), id);
+        assert_ne!(mint_id(KEY, &account), id, "ids are random");
+
+        let refusals = [
+            verify_id(KEY, &AccountId::generate(), id.as_str()),
+            verify_id(b"other-key", &account, id.as_str()),
+            verify_id(b"", &account, id.as_str()),
+            verify_id(KEY, &account, "john"),
+            verify_id(KEY, &account, &id.as_str()[..id.as_str().len() - 1]),
+            verify_id(KEY, &account, &id.as_str().to_uppercase()),
+            verify_id(KEY, &account, &flip_last(id.as_str())),
+        ];
+        let details: Vec<String> = refusals
+            .into_iter()
+            .map(|r| match r {
+                Err(Error::Invalid(fields)) => format!("{}: {}", fields[0].field, fields[0].message),
+                other => panic!("not refused: {other:?}"),
+            })
+            .collect();
+        // One wording for every refusal: nothing to learn from it.
+        assert!(details.iter().all(|d| d == &details[0]), "{details:?}");
     }
 
     #[test]

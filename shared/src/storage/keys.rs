@@ -185,9 +185,9 @@ pub fn identity_secret(account: &AccountId) -> String {
     format!("acct:{account}:identity-secret")
 }
 
-/// The customer an identified visitor was linked to.
-pub fn visitor_link(account: &AccountId, visitor: &CustomerId) -> String {
-    format!("acct:{account}:visitor-link:{visitor}")
+/// What the page last said about who a visitor is (see `widget::identity`).
+pub fn visitor_identity(account: &AccountId, visitor: &CustomerId) -> String {
+    format!("acct:{account}:visitor-identity:{visitor}")
 }
 
 #[cfg(test)]
@@ -215,7 +215,7 @@ mod tests {
             customer_visibility_override(&a, &c),
             widget_config(&a),
             identity_secret(&a),
-            visitor_link(&a, &c),
+            visitor_identity(&a, &c),
             conversation(&a, &conv),
             conversation_activity(&a, &conv),
             message_seq(&a, &conv),

@@ -1,24 +1,29 @@
-//! Identify: the page tells who its logged-in user is, and the visitor is
-//! linked to the customer with that external id.
+//! Identify: the page says who its logged-in user is.
 //!
 //! `POST /v1/widget/identify {site, visitor, id, email?, firstname?,
-//! lastname?, labels?, hash?}`:
+//! lastname?, hash?}` → `{verified}`.
 //!
+//! **What a page may assert.** Customers are tagged by the business's
+//! backend (`PUT /api/v1/customers/{id}`, API token): that is the trusted
+//! record, and nothing a page sends ever changes it. A page can only say
+//! "this visitor (a minted visitor id, see [`crate::chat::visitors`]) is the
+//! user with external id X", and:
 //! - When the account has an **identity secret** (`PUT
 //!   /api/v1/widget/identity-secret`), `hash` must be the lowercase hex
 //!   HMAC-SHA256 of the external id (as text: `123` and `"123"` are the
 //!   same) under that secret, computed by the business's server when it
-//!   renders the page. Otherwise the answer is 401 and the refusal lands in
-//!   the audit log: a visitor cannot claim someone else's identity. Without
-//!   a secret, identify is accepted unverified (as in Intercom/Crisp), and the
-//!   answer says `verified: false`.
-//! - The visitor's own customer record (its id is the visitor id, the one
-//!   conversations use) is tagged with the identity; fields not sent keep
-//!   their values.
-//! - If another customer record already carries that external id (tagged by
-//!   the integrator, or another device of the same user), the visitor is
-//!   linked to the oldest such record (`acct:<a>:visitor-link:<visitor>`):
-//!   its visibility override then applies to this visitor too.
+//!   renders the page. A missing or wrong hash is 401 and lands in the audit
+//!   log. A verified identify ties the visitor to the oldest customer record
+//!   tagged with X: conversations the visitor starts then belong to that
+//!   customer (the agent sees its tags) and its visibility override applies.
+//! - Without a secret, identify is an **unverified hint**: it is kept with
+//!   the visitor and shown on its conversations as `identity` with
+//!   `verified: false`, and it ties the visitor to no customer.
+//! - `email`, `firstname` and `lastname` are always only what the page
+//!   claimed (shown in `identity`, never copied into a customer record);
+//!   `labels` are the backend's tags and are refused.
+//! - The answer is only `{verified}`: it never says whether a customer with
+//!   that external id exists, so identify is no oracle.
 //!
 //! The secret is stored sealed with the `signing_key` Spin variable, never
 //! shown again, and compared in constant time.
@@ -26,12 +31,15 @@
 use crate::api::accounts;
 use crate::api::audit;
 use crate::api::auth::{Actor, Caller};
-use crate::api::customers::{self, CustomerInput, ExternalId, Lookup};
+use crate::api::customers::{self, ExternalId, Lookup};
+#[cfg(test)]
+use crate::api::customers::Customer;
 use crate::base::crypto::{constant_time_eq, hex, hmac_sha256, open, seal};
 use crate::base::error::{Error, Result};
 use crate::base::ids::{AccountId, CustomerId, SiteKey};
 use crate::base::input::{Errors, Object};
 use crate::base::time::{Clock, Timestamp};
+use crate::chat::visitors;
 use crate::storage::doc;
 use crate::storage::keys;
 use crate::storage::store::KeyValue;
@@ -159,46 +167,38 @@ pub fn identity_hash(secret: &[u8], external_id: &str) -> String {
 pub struct IdentifyInput {
     /// The site the widget is on.
     pub site: SiteKey,
-    /// The visitor (its customer id).
-    pub visitor: CustomerId,
+    /// The visitor id as sent; verified against the site in [`identify`].
+    pub visitor: String,
     /// The user's id in the business's system.
     pub id: ExternalId,
-    /// Email, if sent.
+    /// Email, as the page claims it.
     pub email: Option<String>,
-    /// First name, if sent.
+    /// First name, as the page claims it.
     pub firstname: Option<String>,
-    /// Last name, if sent.
+    /// Last name, as the page claims it.
     pub lastname: Option<String>,
-    /// Labels, if sent.
-    pub labels: Option<Vec<String>>,
     /// The HMAC of `id`, if sent.
     pub hash: Option<String>,
 }
 
-/// Reads the identify body. The customer fields are validated exactly as
-/// customer tagging validates them.
+/// Reads the identify body. `id`, `email` and the names are validated
+/// exactly as customer tagging validates them.
 pub fn parse_identify(body: &Value) -> Result<IdentifyInput> {
     let mut errors = Errors::new();
     let input = Object::new(body, "", &mut errors).and_then(|object| {
-        let site = match object.get("site").and_then(Value::as_str) {
-            Some(s) => SiteKey::parse(s).map_err(|m| errors.add("site", m)).ok(),
-            None => {
-                errors.add("site", "is required: the site key of the widget");
-                None
-            }
-        };
-        let visitor = match object.get("visitor").and_then(Value::as_str) {
-            Some(s) => CustomerId::parse(s)
-                .map_err(|m| errors.add("visitor", m))
-                .ok(),
-            None => {
-                errors.add(
-                    "visitor",
-                    "is required: the id the widget knows the visitor by",
-                );
-                None
-            }
-        };
+        let site = object.required_parsed(
+            "site",
+            "is required: the site key of the widget",
+            SiteKey::parse,
+            &mut errors,
+        );
+        let visitor = object.required_str("visitor", 128, &mut errors);
+        if object.get("labels").is_some() {
+            errors.add(
+                "labels",
+                "labels are your backend's tags: set them with PUT /api/v1/customers/{id}, never from the page",
+            );
+        }
         let hash = match object.get("hash") {
             None => Some(None),
             Some(Value::String(h)) if h.len() <= 128 => Some(Some(h.to_ascii_lowercase())),
@@ -207,14 +207,14 @@ pub fn parse_identify(body: &Value) -> Result<IdentifyInput> {
                 None
             }
         };
-        // Reuse the tagging parser for id, email, names and labels.
-        let mut tags = serde_json::Map::new();
-        for name in ["id", "email", "firstname", "lastname", "labels"] {
+        // Reuse the tagging parser for id, email and names.
+        let mut claimed = serde_json::Map::new();
+        for name in ["id", "email", "firstname", "lastname"] {
             if let Some(v) = object.get(name) {
-                tags.insert(name.into(), v.clone());
+                claimed.insert(name.into(), v.clone());
             }
         }
-        let tagged = match customers::parse_put("identify", &Value::Object(tags)) {
+        let claimed = match customers::parse_put("identify", &Value::Object(claimed)) {
             Ok((_, input)) => Some(input),
             Err(Error::Invalid(list)) => {
                 for e in list {
@@ -227,7 +227,7 @@ pub fn parse_identify(body: &Value) -> Result<IdentifyInput> {
                 None
             }
         };
-        let id = match tagged.as_ref().map(|t| t.id.clone()) {
+        let id = match claimed.as_ref().map(|c| c.id.clone()) {
             Some(Some(id)) => Some(id),
             Some(None) => {
                 errors.add("id", "is required: the user's id in your system");
@@ -235,16 +235,14 @@ pub fn parse_identify(body: &Value) -> Result<IdentifyInput> {
             }
             None => None,
         };
-        let labels_sent = object.get("labels").is_some();
-        let tagged = tagged?;
+        let claimed = claimed?;
         Some(IdentifyInput {
             site: site?,
             visitor: visitor?,
             id: id?,
-            email: tagged.email,
-            firstname: tagged.firstname,
-            lastname: tagged.lastname,
-            labels: labels_sent.then_some(tagged.labels),
+            email: claimed.email,
+            firstname: claimed.firstname,
+            lastname: claimed.lastname,
             hash: hash?,
         })
     });
@@ -254,21 +252,37 @@ pub fn parse_identify(body: &Value) -> Result<IdentifyInput> {
 /// The answer to identify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identified {
-    /// The visitor's customer record, now tagged.
-    pub customer_id: CustomerId,
-    /// The older record with the same external id the visitor was linked
-    /// to, if any.
-    pub linked_customer_id: Option<CustomerId>,
     /// Whether the hash was checked against the account's identity secret.
     pub verified: bool,
 }
 
+/// What the page last said about who a visitor is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The user's id in the business's system, as text.
+    pub external_id: String,
+    /// The page proved it with the identity secret's HMAC.
+    pub verified: bool,
+    /// Verified only: the tagged customer with that external id, when one
+    /// existed at identify time.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub customer_id: Option<CustomerId>,
+    /// As the page claimed it (never verified).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub email: Option<String>,
+    /// As the page claimed it (never verified).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub firstname: Option<String>,
+    /// As the page claimed it (never verified).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lastname: Option<String>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
-struct Link {
+struct StoredIdentity {
     v: u32,
-    customer_id: CustomerId,
-    external_id: String,
-    linked_at: Timestamp,
+    identity: Identity,
+    identified_at: Timestamp,
 }
 
 /// Identifies a visitor (see the module docs).
@@ -279,7 +293,8 @@ pub fn identify(
     input: &IdentifyInput,
 ) -> Result<Identified> {
     let account = accounts::require_by_site_key(kv, &input.site)?;
-    let actor = Actor::Visitor(input.visitor.to_string());
+    let visitor = visitors::verify_id(signing_key, &account, &input.visitor)?;
+    let actor = Actor::Visitor(visitor.to_string());
     let external = input.id.index_text();
     let verified = match read_secret(kv, &account, signing_key)? {
         None => false,
@@ -293,7 +308,7 @@ pub fn identify(
                     &account,
                     &actor,
                     audit::Action::WidgetIdentifyRefused,
-                    &format!("visitor:{}", input.visitor),
+                    &format!("visitor:{visitor}"),
                 )?;
                 return Err(Error::Unauthorized(if input.hash.is_none() {
                     "this site verifies identities: send hash, the hex HMAC-SHA256 of id under the identity secret, computed on your server".into()
@@ -304,69 +319,64 @@ pub fn identify(
             true
         }
     };
-    let caller = Caller {
-        account: account.clone(),
-        actor,
+    let customer_id = if verified {
+        customers::find(kv, &account, &Lookup::ExternalId(external.clone()))?
+            .into_iter()
+            .min_by_key(|c| c.created_at)
+            .map(|c| c.customer_id)
+    } else {
+        None
     };
-    let current = match customers::get(kv, &account, input.visitor.as_str()) {
-        Ok(customer) => Some(customer),
-        Err(Error::NotFound(_)) => None,
-        Err(e) => return Err(e),
-    };
-    let tags = CustomerInput {
-        id: Some(input.id.clone()),
-        email: input
-            .email
-            .clone()
-            .or_else(|| current.as_ref().and_then(|c| c.email.clone())),
-        firstname: input
-            .firstname
-            .clone()
-            .or_else(|| current.as_ref().and_then(|c| c.firstname.clone())),
-        lastname: input
-            .lastname
-            .clone()
-            .or_else(|| current.as_ref().and_then(|c| c.lastname.clone())),
-        labels: input
-            .labels
-            .clone()
-            .or_else(|| current.as_ref().map(|c| c.labels.clone()))
-            .unwrap_or_default(),
-    };
-    customers::put(kv, clock, &caller, &input.visitor, &tags)?;
-    let linked = customers::find(kv, &account, &Lookup::ExternalId(external.clone()))?
-        .into_iter()
-        .filter(|c| c.customer_id != input.visitor)
-        .min_by_key(|c| c.created_at)
-        .map(|c| c.customer_id);
-    let link_key = keys::visitor_link(&account, &input.visitor);
-    match &linked {
-        Some(customer_id) => doc::write(
-            kv,
-            &link_key,
-            &Link {
-                v: 1,
-                customer_id: customer_id.clone(),
-                external_id: external,
-                linked_at: clock.now(),
-            },
-        )?,
-        None => kv.delete(&link_key)?,
-    }
-    Ok(Identified {
-        customer_id: input.visitor.clone(),
-        linked_customer_id: linked,
+    let identity = Identity {
+        external_id: external,
         verified,
-    })
+        customer_id,
+        email: input.email.clone(),
+        firstname: input.firstname.clone(),
+        lastname: input.lastname.clone(),
+    };
+    // The page repeats identify on every load: only a change is written
+    // and audited.
+    if self::identity(kv, &account, &visitor)?.as_ref() != Some(&identity) {
+        let stored = StoredIdentity {
+            v: 1,
+            identity,
+            identified_at: clock.now(),
+        };
+        doc::write(kv, &keys::visitor_identity(&account, &visitor), &stored)?;
+        audit::record(
+            kv,
+            clock,
+            &account,
+            &actor,
+            audit::Action::WidgetIdentified,
+            &format!("visitor:{visitor}"),
+        )?;
+    }
+    Ok(Identified { verified })
 }
 
-/// The customer record an identified visitor was linked to, if any.
-pub fn linked_customer(
+/// What the page last said about `visitor`, if it identified it.
+pub fn identity(
+    kv: &dyn KeyValue,
+    account: &AccountId,
+    visitor: &CustomerId,
+) -> Result<Option<Identity>> {
+    Ok(
+        doc::read::<StoredIdentity>(kv, &keys::visitor_identity(account, visitor))?
+            .map(|stored| stored.identity),
+    )
+}
+
+/// The tagged customer a visitor proved to be (verified identify only).
+pub fn verified_customer(
     kv: &dyn KeyValue,
     account: &AccountId,
     visitor: &CustomerId,
 ) -> Result<Option<CustomerId>> {
-    Ok(doc::read::<Link>(kv, &keys::visitor_link(account, visitor))?.map(|l| l.customer_id))
+    Ok(identity(kv, account, visitor)?
+        .filter(|identity| identity.verified)
+        .and_then(|identity| identity.customer_id))
 }
 
 #[cfg(test)]
@@ -378,70 +388,126 @@ mod tests {
     use serde_json::json;
 
     const SIGNING_KEY: &[u8] = b"test-signing-key";
+    const SECRET: &str = "0123456789abcdef-secret";
 
-    fn setup() -> (MemoryStore, ManualClock, Caller, String) {
-        let (World { kv, clock, caller }, site) = World::with_account(Actor::Admin);
-        (kv, clock, caller, site.to_string())
+    struct Setup {
+        kv: MemoryStore,
+        clock: ManualClock,
+        caller: Caller,
+        site: String,
+        visitor: CustomerId,
     }
 
-    fn body(site: &str, visitor: &str, extra: Value) -> IdentifyInput {
-        let mut body = json!({"site": site, "visitor": visitor, "id": 123});
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
+    fn setup() -> Setup {
+        let (World { kv, clock, caller }, site) = World::with_account(Actor::Admin);
+        let visitor = visitors::mint_id(SIGNING_KEY, &caller.account);
+        Setup {
+            kv,
+            clock,
+            caller,
+            site: site.to_string(),
+            visitor,
         }
-        parse_identify(&body).unwrap()
+    }
+
+    impl Setup {
+        fn body(&self, extra: Value) -> IdentifyInput {
+            let mut body = json!({"site": self.site, "visitor": self.visitor, "id": 123});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            parse_identify(&body).unwrap()
+        }
+
+        fn identify(&self, extra: Value) -> Result<Identified> {
+            identify(&self.kv, &self.clock, SIGNING_KEY, &self.body(extra))
+        }
+
+        /// The business's backend tags `john` with external id 123.
+        fn tag_john(&self) -> Customer {
+            let (john, input) = customers::parse_put(
+                "john",
+                &json!({"id": 123, "email": "john@example.com", "firstname": "John", "labels": ["crm"]}),
+            )
+            .unwrap();
+            customers::put(&self.kv, &self.clock, &self.caller, &john, &input).unwrap();
+            customers::get(&self.kv, &self.caller.account, "john").unwrap()
+        }
     }
 
     #[test]
-    fn without_a_secret_identify_tags_the_visitor_unverified() {
-        let (kv, clock, caller, site) = setup();
-        let out = identify(
-            &kv,
-            &clock,
-            SIGNING_KEY,
-            &body(&site, "v1", json!({"email": "a@b.co", "labels": ["vip"]})),
-        )
-        .unwrap();
-        assert!(!out.verified);
-        assert_eq!(out.linked_customer_id, None);
-        let found =
-            customers::find(&kv, &caller.account, &Lookup::ExternalId("123".into())).unwrap();
-        assert_eq!(found[0].customer_id.as_str(), "v1");
-        assert_eq!(found[0].labels, ["vip"]);
-        // A later identify without labels keeps them.
-        identify(&kv, &clock, SIGNING_KEY, &body(&site, "v1", json!({}))).unwrap();
-        let again = customers::get(&kv, &caller.account, "v1").unwrap();
-        assert_eq!(again.labels, ["vip"]);
-        assert_eq!(again.email.as_deref(), Some("a@b.co"));
+    fn without_a_secret_identify_is_an_unverified_hint_that_changes_no_customer() {
+        let s = setup();
+        let john = s.tag_john();
+        let out = s
+            .identify(json!({"email": "attacker@evil.example", "firstname": "Mallory"}))
+            .unwrap();
+        assert_eq!(out, Identified { verified: false });
+        assert_eq!(
+            customers::get(&s.kv, &s.caller.account, "john").unwrap(),
+            john
+        );
+        let hint = identity(&s.kv, &s.caller.account, &s.visitor)
+            .unwrap()
+            .unwrap();
+        assert!(!hint.verified);
+        assert_eq!(hint.customer_id, None, "an unverified hint links no one");
+        assert_eq!(hint.email.as_deref(), Some("attacker@evil.example"));
+        assert_eq!(
+            verified_customer(&s.kv, &s.caller.account, &s.visitor).unwrap(),
+            None
+        );
+        assert!(
+            customers::get(&s.kv, &s.caller.account, s.visitor.as_str()).is_err(),
+            "no customer record is written for the visitor either"
+        );
+    }
+
+    #[test]
+    fn a_verified_identify_ties_the_visitor_to_the_tagged_customer_without_changing_it() {
+        let s = setup();
+        put_secret(&s.kv, &s.clock, &s.caller, SIGNING_KEY, SECRET).unwrap();
+        let john = s.tag_john();
+        let hash = identity_hash(SECRET.as_bytes(), "123");
+        let out = s
+            .identify(json!({"hash": hash, "email": "attacker@evil.example"}))
+            .unwrap();
+        assert!(out.verified);
+        assert_eq!(
+            verified_customer(&s.kv, &s.caller.account, &s.visitor).unwrap(),
+            Some(john.customer_id.clone())
+        );
+        assert_eq!(
+            customers::get(&s.kv, &s.caller.account, "john").unwrap(),
+            john,
+            "the page never changes the backend's tags"
+        );
     }
 
     #[test]
     fn with_a_secret_only_the_right_hash_is_accepted() {
-        let (kv, clock, caller, site) = setup();
-        put_secret(&kv, &clock, &caller, SIGNING_KEY, "0123456789abcdef-secret").unwrap();
-        assert!(!kv.keys().iter().any(|k| {
-            String::from_utf8(kv.get(k).unwrap().unwrap_or_default())
+        let s = setup();
+        put_secret(&s.kv, &s.clock, &s.caller, SIGNING_KEY, SECRET).unwrap();
+        assert!(!s.kv.keys().iter().any(|k| {
+            String::from_utf8(s.kv.get(k).unwrap().unwrap_or_default())
                 .unwrap_or_default()
-                .contains("0123456789abcdef-secret")
+                .contains(SECRET)
         }));
-        let good = identity_hash(b"0123456789abcdef-secret", "123");
+        let good = identity_hash(SECRET.as_bytes(), "123");
         for wrong in [
             None,
             Some("00".repeat(32)),
-            Some(identity_hash(b"0123456789abcdef-secret", "124")),
+            Some(identity_hash(SECRET.as_bytes(), "124")),
         ] {
             let extra = wrong.map_or(json!({}), |h| json!({ "hash": h }));
-            let refused = identify(&kv, &clock, SIGNING_KEY, &body(&site, "v1", extra));
+            let refused = s.identify(extra);
             assert!(
                 matches!(refused, Err(Error::Unauthorized(_))),
                 "{refused:?}"
             );
         }
-        assert!(
-            customers::get(&kv, &caller.account, "v1").is_err(),
-            "nothing was tagged"
-        );
-        let log = audit::page(&kv, &clock, &caller.account, None, 100, None).unwrap();
+        assert_eq!(identity(&s.kv, &s.caller.account, &s.visitor).unwrap(), None);
+        let log = audit::page(&s.kv, &s.clock, &s.caller.account, None, 100, None).unwrap();
         assert_eq!(
             log.items
                 .iter()
@@ -449,53 +515,48 @@ mod tests {
                 .count(),
             3
         );
-        let out = identify(
-            &kv,
-            &clock,
-            SIGNING_KEY,
-            &body(&site, "v1", json!({ "hash": good.to_uppercase() })),
-        )
-        .unwrap();
+        let out = s.identify(json!({ "hash": good.to_uppercase() })).unwrap();
         assert!(out.verified);
     }
 
     #[test]
-    fn a_second_device_is_linked_to_the_first_record_with_that_id() {
-        let (kv, clock, caller, site) = setup();
-        let (crm, input) = customers::parse_put("crm-123", &json!({"id": "123"})).unwrap();
-        customers::put(&kv, &clock, &caller, &crm, &input).unwrap();
-        clock.advance(1_000);
-        let out = identify(&kv, &clock, SIGNING_KEY, &body(&site, "v2", json!({}))).unwrap();
-        assert_eq!(
-            out.linked_customer_id.as_ref().map(|c| c.as_str()),
-            Some("crm-123")
-        );
-        let v2 = CustomerId::parse("v2").unwrap();
-        assert_eq!(
-            linked_customer(&kv, &caller.account, &v2).unwrap(),
-            Some(crm)
-        );
+    fn a_visitor_id_not_minted_for_the_site_is_refused() {
+        let s = setup();
+        for visitor in ["john", "vis_0000", s.visitor.as_str()] {
+            let other_site = visitors::mint_id(SIGNING_KEY, &AccountId::generate());
+            let visitor = if visitor == s.visitor.as_str() {
+                other_site.to_string()
+            } else {
+                visitor.to_string()
+            };
+            let body = json!({"site": s.site, "visitor": visitor, "id": 123});
+            let refused = identify(
+                &s.kv,
+                &s.clock,
+                SIGNING_KEY,
+                &parse_identify(&body).unwrap(),
+            );
+            assert!(
+                matches!(&refused, Err(Error::Invalid(f)) if f[0].field == "visitor"),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]
-    fn identify_needs_site_visitor_and_id() {
+    fn identify_needs_site_visitor_and_id_and_never_takes_labels() {
+        let site = "site_000000000000000000000000";
         let cases = [
             (json!({"visitor": "v1", "id": 1}), "site"),
+            (json!({"site": site, "id": 1}), "visitor"),
+            (json!({"site": site, "visitor": "v1"}), "id"),
             (
-                json!({"site": "site_000000000000000000000000", "id": 1}),
-                "visitor",
-            ),
-            (
-                json!({"site": "site_000000000000000000000000", "visitor": "v1"}),
-                "id",
-            ),
-            (
-                json!({"site": "site_000000000000000000000000", "visitor": "v 1", "id": 1}),
-                "visitor",
-            ),
-            (
-                json!({"site": "site_000000000000000000000000", "visitor": "v1", "id": 1, "email": "x"}),
+                json!({"site": site, "visitor": "v1", "id": 1, "email": "x"}),
                 "email",
+            ),
+            (
+                json!({"site": site, "visitor": "v1", "id": 1, "labels": ["vip"]}),
+                "labels",
             ),
         ];
         for (body, field) in cases {
@@ -510,44 +571,19 @@ mod tests {
     }
 
     #[test]
-    fn an_identify_that_changes_the_tags_is_one_customer_event() {
-        let (kv, clock, caller, site) = setup();
-        let vip = body(&site, "v1", json!({"labels": ["vip"]}));
-        identify(&kv, &clock, SIGNING_KEY, &vip).unwrap();
-        identify(&kv, &clock, SIGNING_KEY, &vip).unwrap();
-        identify(&kv, &clock, SIGNING_KEY, &body(&site, "v1", json!({}))).unwrap();
-        identify(
-            &kv,
-            &clock,
-            SIGNING_KEY,
-            &body(&site, "v1", json!({"email": "a@b.co"})),
-        )
-        .unwrap();
-        let page = crate::chat::events::page(
-            &kv,
-            &clock,
-            &caller.account,
-            &crate::chat::longpoll::Query::first(10),
-            &|| {},
-        )
-        .unwrap();
-        let changes: Vec<(&str, &str, &Value)> = page
-            .items
-            .iter()
-            .map(|e| {
-                (
-                    e.kind.as_str(),
-                    e.data["change"].as_str().unwrap(),
-                    &e.data["customer"]["email"],
-                )
-            })
-            .collect();
+    fn repeating_the_same_identify_writes_and_audits_once() {
+        let s = setup();
+        for _ in 0..3 {
+            s.identify(json!({"email": "a@b.co"})).unwrap();
+        }
+        s.identify(json!({"email": "c@d.co"})).unwrap();
+        let log = audit::page(&s.kv, &s.clock, &s.caller.account, None, 100, None).unwrap();
         assert_eq!(
-            changes,
-            [
-                ("customer.updated", "created", &Value::Null),
-                ("customer.updated", "updated", &json!("a@b.co")),
-            ]
+            log.items
+                .iter()
+                .filter(|e| e.action == "widget.identified")
+                .count(),
+            2
         );
     }
 }

@@ -207,9 +207,10 @@ pub struct PageFacts {
 }
 
 /// Decides whether the widget shows for this visitor now. The visitor's
-/// own override wins; if an identified visitor was linked to another
-/// customer record (see [`crate::widget::identity`]), that record's override comes
-/// next, then the account's.
+/// own override wins; if the visitor proved to be a tagged customer (a
+/// verified identify, see [`crate::widget::identity`]), that customer's
+/// override comes next, then the account's. `page.visitor` must already be
+/// verified as minted for the site.
 pub fn decide(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
@@ -224,7 +225,7 @@ pub fn decide(
         let own = effective(read_override(kv, account, Scope::Customer(visitor))?);
         customer_override = own;
         if !own.is_active(now)
-            && let Some(linked) = crate::widget::identity::linked_customer(kv, account, visitor)?
+            && let Some(linked) = crate::widget::identity::verified_customer(kv, account, visitor)?
         {
             customer_override = effective(read_override(kv, account, Scope::Customer(&linked))?);
         }

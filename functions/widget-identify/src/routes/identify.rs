@@ -1,6 +1,7 @@
 //! `POST /v1/widget/identify {site, visitor, id, email?, firstname?,
-//! lastname?, labels?, hash?}` → `{customer_id, linked_customer_id,
-//! verified}`; 401 when the account verifies identities and `hash` is wrong.
+//! lastname?, hash?}` → `{verified}`; 401 when the account verifies
+//! identities and `hash` is wrong. It never changes a tagged customer (see
+//! `edgechat::identity`).
 
 use edgechat::error::Error;
 use edgechat::identity;

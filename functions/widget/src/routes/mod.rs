@@ -1,5 +1,6 @@
 pub mod config;
 pub mod visibility;
+pub mod visitors;
 
 use edgechat::accounts;
 use edgechat::error::Error;

@@ -1,10 +1,11 @@
 //! `GET /v1/widget/visibility?site=&visitor=&time_on_page=&visit=` →
-//! `{visible, reason, matched_rules, recheck_after_seconds}`.
+//! `{visible, reason, matched_rules, recheck_after_seconds}`. `visitor`, when
+//! sent, must be a visitor id minted for the site (400 otherwise).
 
 use super::site_account;
 use edgechat::error::Error;
-use edgechat::ids::CustomerId;
 use edgechat::spin_http::{self, Ctx};
+use edgechat::visitors;
 use edgechat::time::SystemClock;
 use edgechat::visibility::{self, PageFacts};
 use spin_sdk::http::Response;
@@ -23,7 +24,13 @@ pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
     let account = site_account(ctx)?;
     let visitor = match ctx.query("visitor").filter(|v| !v.is_empty()) {
         None => None,
-        Some(text) => Some(CustomerId::parse(&text).map_err(|m| Error::field("visitor", m))?),
+        // Only a visitor id minted for this site: a typed name (`john`)
+        // must not borrow a tagged customer's override or probe for one.
+        Some(text) => Some(visitors::verify_id(
+            spin_http::variable("signing_key")?.as_bytes(),
+            &account,
+            &text,
+        )?),
     };
     let page = PageFacts {
         visitor,

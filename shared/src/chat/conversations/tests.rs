@@ -12,6 +12,8 @@ const KEY: &[u8] = b"signing-key";
 struct Chat {
     world: World,
     site: SiteKey,
+    /// Test labels ("visitor-1") to the visitor ids minted for them.
+    visitors: std::cell::RefCell<std::collections::HashMap<String, CustomerId>>,
 }
 
 impl std::ops::Deref for Chat {
@@ -23,16 +25,29 @@ impl std::ops::Deref for Chat {
 
 fn world() -> Chat {
     let (world, site) = World::with_account(Actor::Token(TokenId::generate()));
-    Chat { world, site }
+    Chat {
+        world,
+        site,
+        visitors: Default::default(),
+    }
 }
 
 fn no_sleep() {}
 
 impl Chat {
+    /// The visitor id minted for the browser this test calls `label`.
+    fn visitor(&self, label: &str) -> CustomerId {
+        self.visitors
+            .borrow_mut()
+            .entry(label.to_string())
+            .or_insert_with(|| visitors::mint_id(KEY, &self.caller.account))
+            .clone()
+    }
+
     fn start(&self, visitor: &str, text: Option<&str>) -> (Started, Visitor) {
         let input = StartInput {
             site: self.site.clone(),
-            visitor: CustomerId::parse(visitor).unwrap(),
+            visitor: self.visitor(visitor).to_string(),
             text: text.map(str::to_string),
         };
         let started = start(&self.kv, &self.clock, KEY, &input).unwrap();
@@ -93,9 +108,10 @@ impl Chat {
 fn starting_a_chat_creates_the_customer_the_conversation_and_its_first_message() {
     let w = world();
     let (started, visitor) = w.start("visitor-1", Some("Hello?"));
-    assert_eq!(started.customer_id.as_str(), "visitor-1");
+    let id = w.visitor("visitor-1");
+    assert_eq!(started.customer_id, id);
     assert_eq!(visitor.conversation, started.conversation_id);
-    assert!(customers::get(&w.kv, &w.caller.account, "visitor-1").is_ok());
+    assert!(customers::get(&w.kv, &w.caller.account, id.as_str()).is_ok());
     let view = get(&w.kv, &w.caller.account, started.conversation_id.as_str()).unwrap();
     assert_eq!(view.conversation.status, Status::Open);
     assert_eq!(view.conversation.assignee_id, None);
@@ -116,7 +132,7 @@ fn starting_a_chat_creates_the_customer_the_conversation_and_its_first_message()
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].text, "Hello?");
     assert_eq!(page.items[0].seq, 1);
-    assert_eq!(page.items[0].author, Author::visitor(&"visitor-1"));
+    assert_eq!(page.items[0].author, Author::visitor(&w.visitor("visitor-1")));
 }
 
 #[test]
@@ -125,7 +141,7 @@ fn an_unknown_site_is_not_found_and_writes_nothing() {
     let clock = ManualClock::at(Timestamp::from_millis(0));
     let input = StartInput {
         site: SiteKey::generate(),
-        visitor: CustomerId::parse("v").unwrap(),
+        visitor: "v".into(),
         text: None,
     };
     assert!(matches!(
@@ -143,7 +159,7 @@ fn start_requests_name_each_invalid_field() {
         panic!("expected invalid");
     };
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["site", "visitor", "text"]);
+    assert_eq!(fields, ["site", "text"]);
 }
 
 #[test]
@@ -432,7 +448,8 @@ fn the_feed_skips_agent_and_customer_events() {
     w.agents(&[("alice", true)]);
     agents::set_status(&w.kv, &w.clock, &w.caller, "alice", false, false).unwrap();
     let (id, input) =
-        customers::parse_put("visitor-1", &json!({"id": 7, "labels": ["vip"]})).unwrap();
+        customers::parse_put(w.visitor("visitor-1").as_str(), &json!({"id": 7, "labels": ["vip"]}))
+            .unwrap();
     customers::put(&w.kv, &w.clock, &w.caller, &id, &input).unwrap();
     assert_eq!(
         w.event_types(),
@@ -454,4 +471,69 @@ fn the_feed_skips_agent_and_customer_events() {
     let (second, _) = w.start("visitor-2", None);
     let (ids, _) = w.feed_ids(Some(&cursor), 50);
     assert_eq!(ids, [second.conversation_id.to_string()]);
+}
+
+#[test]
+fn a_chat_needs_a_visitor_id_minted_for_the_site() {
+    let w = world();
+    for visitor in [
+        "john".to_string(),
+        visitors::mint_id(KEY, &AccountId::generate()).to_string(),
+    ] {
+        let input = StartInput {
+            site: w.site.clone(),
+            visitor,
+            text: Some("hi".into()),
+        };
+        let refused = start(&w.kv, &w.clock, KEY, &input);
+        assert!(
+            matches!(&refused, Err(Error::Invalid(f)) if f[0].field == "visitor"),
+            "{refused:?}"
+        );
+    }
+    assert!(w.event_types().is_empty(), "nothing was written");
+}
+
+#[test]
+fn a_verified_visitor_chats_as_the_tagged_customer_and_a_hint_stays_a_hint() {
+    let w = world();
+    let (john, input) = customers::parse_put("john", &json!({"id": 123, "labels": ["crm"]})).unwrap();
+    customers::put(&w.kv, &w.clock, &w.caller, &john, &input).unwrap();
+    let site = w.site.to_string();
+    let identify = |label: &str, hash: Option<String>| {
+        let mut body = json!({"site": site, "visitor": w.visitor(label), "id": 123, "email": "claimed@example.com"});
+        if let Some(hash) = hash {
+            body["hash"] = json!(hash);
+        }
+        crate::widget::identity::identify(
+            &w.kv,
+            &w.clock,
+            KEY,
+            &crate::widget::identity::parse_identify(&body).unwrap(),
+        )
+        .unwrap()
+    };
+
+    // No secret: a hint, shown as such; the chat is the visitor's own.
+    assert!(!identify("stranger", None).verified);
+    let (hinted, _) = w.start("stranger", None);
+    assert_eq!(hinted.customer_id, w.visitor("stranger"));
+    let view = get(&w.kv, &w.caller.account, hinted.conversation_id.as_str()).unwrap();
+    let hint = view.conversation.identity.unwrap();
+    assert!(!hint.verified);
+    assert_eq!(hint.customer_id, None);
+    assert_eq!(hint.email.as_deref(), Some("claimed@example.com"));
+
+    // With the secret and the right hash: the chat belongs to john.
+    let secret = "0123456789abcdef-secret";
+    crate::widget::identity::put_secret(&w.kv, &w.clock, &w.caller, KEY, secret).unwrap();
+    let hash = crate::widget::identity::identity_hash(secret.as_bytes(), "123");
+    assert!(identify("john's browser", Some(hash)).verified);
+    let (started, visitor) = w.start("john's browser", Some("hello"));
+    assert_eq!(started.customer_id, john);
+    assert_eq!(visitor.customer, w.visitor("john's browser"));
+    let view = get(&w.kv, &w.caller.account, started.conversation_id.as_str()).unwrap();
+    assert_eq!(view.conversation.visitor_id, Some(w.visitor("john's browser")));
+    // The browser keeps reaching its chat with its token.
+    post_visitor_message(&w.kv, &w.clock, &visitor, started.conversation_id.as_str(), "again").unwrap();
 }
