@@ -161,3 +161,27 @@ test("a visitor's message reaches the API and the agent's reply reaches the open
   await page.locator("#edgechat-widget .panel").waitFor({ state: "hidden" });
   await page.close();
 });
+
+test("a visitor id the server refuses is replaced by a freshly minted one", async () => {
+  const page = await demoPage();
+  try {
+    await launcher(page).waitFor({ state: "visible", timeout: 15000 });
+    const key = `edgechat:${site}:visitor`;
+    const minted = await page.evaluate((k) => JSON.parse(localStorage.getItem(k)), key);
+    assert.match(minted, /^vis_[0-9a-f]{56}$/, "the server minted the stored id");
+    // As after a signing_key rotation: well-formed, but not signed for us.
+    const stale = "vis_" + "0".repeat(56);
+    await page.evaluate(([k, v]) => localStorage.setItem(k, JSON.stringify(v)), [key, stale]);
+    await page.reload();
+    await launcher(page).waitFor({ state: "visible", timeout: 15000 });
+    const replaced = await eventually("a new visitor id", 15000, () =>
+      page.evaluate((k) => JSON.parse(localStorage.getItem(k)), key)
+        .then((v) => (v !== stale ? v : null)));
+    assert.match(replaced, /^vis_[0-9a-f]{56}$/);
+    assert.notEqual(replaced, minted);
+    const answer = await page.evaluate(() => window.edgechat.identify({ id: "u-7" }));
+    assert.deepEqual(answer, { verified: false });
+  } finally {
+    await page.close();
+  }
+});

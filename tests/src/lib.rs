@@ -313,6 +313,7 @@ impl Host {
             site_key: created["site_key"].as_str().expect("site_key").to_string(),
             api: self.client().with_bearer(&token),
             token,
+            visitors: Default::default(),
         }
     }
 
@@ -409,9 +410,28 @@ pub struct Tenant {
     pub token: String,
     /// A client of the host that created it, holding `token`.
     pub api: Client,
+    /// Test labels ("v1") to the visitor ids minted for them.
+    visitors: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Tenant {
+    /// The visitor id of the browser this test calls `label`: minted by
+    /// `POST /v1/widget/visitors` on first use, as the widget does.
+    pub fn visitor(&self, label: &str) -> String {
+        let mut visitors = self.visitors.lock().unwrap();
+        visitors
+            .entry(label.to_string())
+            .or_insert_with(|| {
+                let minted = self
+                    .api
+                    .post("/v1/widget/visitors", &json!({ "site": self.site_key }))
+                    .expect(201)
+                    .json();
+                minted["visitor"].as_str().expect("visitor").to_string()
+            })
+            .clone()
+    }
+
     /// Syncs the agent list to `agents` as `(id, available)`, all online.
     pub fn sync_agents(&self, agents: &[(&str, bool)]) {
         let list: Vec<Value> = agents

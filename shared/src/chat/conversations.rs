@@ -48,10 +48,10 @@ use crate::chat::longpoll;
 use crate::chat::messages::{self, Author, Message};
 use crate::chat::routing;
 use crate::chat::visitors::{self, Visitor};
-use crate::widget::identity::{self, Identity};
 use crate::storage::doc::{self, Step};
 use crate::storage::keys;
 use crate::storage::store::KeyValue;
+use crate::widget::identity::{self, Identity};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

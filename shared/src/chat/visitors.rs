@@ -47,7 +47,12 @@ const ID_CONTEXT: &[u8] = b"edgechat visitor id v1\n";
 fn id_mac(key: &[u8], account: &AccountId, random_hex: &str) -> String {
     let mac = hmac_sha256(
         key,
-        &[ID_CONTEXT, account.as_str().as_bytes(), b"\n", random_hex.as_bytes()],
+        &[
+            ID_CONTEXT,
+            account.as_str().as_bytes(),
+            b"\n",
+            random_hex.as_bytes(),
+        ],
     );
     hex(&mac[..ID_MAC_BYTES])
 }
@@ -241,7 +246,9 @@ mod tests {
         let details: Vec<String> = refusals
             .into_iter()
             .map(|r| match r {
-                Err(Error::Invalid(fields)) => format!("{}: {}", fields[0].field, fields[0].message),
+                Err(Error::Invalid(fields)) => {
+                    format!("{}: {}", fields[0].field, fields[0].message)
+                }
                 other => panic!("not refused: {other:?}"),
             })
             .collect();

@@ -31,9 +31,9 @@
 use crate::api::accounts;
 use crate::api::audit;
 use crate::api::auth::{Actor, Caller};
-use crate::api::customers::{self, ExternalId, Lookup};
 #[cfg(test)]
 use crate::api::customers::Customer;
+use crate::api::customers::{self, ExternalId, Lookup};
 use crate::base::crypto::{constant_time_eq, hex, hmac_sha256, open, seal};
 use crate::base::error::{Error, Result};
 use crate::base::ids::{AccountId, CustomerId, SiteKey};
@@ -506,7 +506,10 @@ mod tests {
                 "{refused:?}"
             );
         }
-        assert_eq!(identity(&s.kv, &s.caller.account, &s.visitor).unwrap(), None);
+        assert_eq!(
+            identity(&s.kv, &s.caller.account, &s.visitor).unwrap(),
+            None
+        );
         let log = audit::page(&s.kv, &s.clock, &s.caller.account, None, 100, None).unwrap();
         assert_eq!(
             log.items

@@ -121,17 +121,22 @@ fn the_operator_mints_a_token_for_an_existing_account() {
     let reply = app.admin().post(&path, &body);
     assert_eq!(reply.expect(201).header("cache-control"), Some("no-store"));
     let issued = reply.json();
-    let recovered = app.anonymous().with_bearer(issued["token"].as_str().unwrap());
+    let recovered = app
+        .anonymous()
+        .with_bearer(issued["token"].as_str().unwrap());
     assert_eq!(
         ids(&recovered.get("/api/v1/tokens").expect(200), "name"),
         ["default", "recovery"]
     );
     let audit = recovered.get("/api/v1/audit-logs").expect(200).json();
     assert!(
-        audit["items"].as_array().unwrap().iter().any(|entry| entry["action"]
-            == "token.created"
-            && entry["actor"] == "admin"
-            && entry["target"] == format!("token:{}", issued["id"].as_str().unwrap())),
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["action"] == "token.created"
+                && entry["actor"] == "admin"
+                && entry["target"] == format!("token:{}", issued["id"].as_str().unwrap())),
         "{audit}"
     );
 

@@ -55,15 +55,25 @@ fn agent_and_customer_changes_are_events_once_each_and_stay_out_of_the_feed() {
     acme.api.delete("/api/v1/agents/bob").expect(204);
     acme.api.delete("/api/v1/agents/bob").expect_problem(404);
     let tags = json!({"id": 7, "email": "v1@example.com", "labels": ["vip"]});
+    let v1 = acme.visitor("v1");
     for _ in 0..2 {
-        acme.api.put("/api/v1/customers/v1", &tags).expect(200);
-    }
-    let identify = json!({"site": acme.site_key, "visitor": "v2", "id": 8, "labels": ["trial"]});
-    for _ in 0..2 {
-        host.client()
-            .post("/v1/widget/identify", &identify)
+        acme.api
+            .put(&format!("/api/v1/customers/{v1}"), &tags)
             .expect(200);
     }
+    for status in [201, 200] {
+        acme.api
+            .put(
+                "/api/v1/customers/crm-8",
+                &json!({"id": 8, "labels": ["trial"]}),
+            )
+            .expect(status);
+    }
+    // A page's identify changes no customer: no customer event.
+    let identify = json!({"site": acme.site_key, "visitor": acme.visitor("v2"), "id": 8});
+    host.client()
+        .post("/v1/widget/identify", &identify)
+        .expect(200);
 
     // Assert: the log holds each change once, in order.
     let events = acme.events();
@@ -110,16 +120,19 @@ fn agent_and_customer_changes_are_events_once_each_and_stay_out_of_the_feed() {
     );
 
     let tagged = &changes[5].1;
-    assert_eq!(tagged["customer_id"], "v1");
+    assert_eq!(tagged["customer_id"], v1.as_str());
     assert_eq!(tagged["change"], "updated", "starting the chat created v1");
     assert_eq!(tagged["customer"]["id"], 7);
     assert_eq!(tagged["customer"]["labels"], json!(["vip"]));
     assert_eq!(
         tagged["customer"],
-        acme.api.get("/api/v1/customers/v1").expect(200).json()
+        acme.api
+            .get(&format!("/api/v1/customers/{v1}"))
+            .expect(200)
+            .json()
     );
     let identified = &changes[6].1;
-    assert_eq!(identified["customer_id"], "v2");
+    assert_eq!(identified["customer_id"], "crm-8");
     assert_eq!(identified["change"], "created");
     assert_eq!(identified["customer"]["labels"], json!(["trial"]));
 

@@ -10,9 +10,12 @@ fn a_visitor_and_the_business_chat_from_start_to_reopen() {
     // Arrange: a visitor starts a chat with a first message.
     let chat = start_chat(&host, &acme, "visitor-42", Some("Hi, is anyone there?"));
     assert!(chat.id.starts_with("conv_"), "{}", chat.id);
-    assert_eq!(chat.customer_id, "visitor-42");
+    let visitor = acme.visitor("visitor-42");
+    assert_eq!(chat.customer_id, visitor);
     // The visitor is now a customer that tagging updates.
-    acme.api.get("/api/v1/customers/visitor-42").expect(200);
+    acme.api
+        .get(&format!("/api/v1/customers/{visitor}"))
+        .expect(200);
 
     // The business sees it in the feed and reads it.
     let feed = acme.api.get("/api/v1/conversations").expect(200).json();
@@ -23,7 +26,8 @@ fn a_visitor_and_the_business_chat_from_start_to_reopen() {
         .get(&format!("/api/v1/conversations/{}", chat.id))
         .expect(200)
         .json();
-    assert_eq!(one["customer_id"], "visitor-42");
+    assert_eq!(one["customer_id"], visitor.as_str());
+    assert_eq!(one["visitor_id"], visitor.as_str());
     let messages = acme
         .api
         .get(&format!("/api/v1/conversations/{}/messages", chat.id))
@@ -32,7 +36,7 @@ fn a_visitor_and_the_business_chat_from_start_to_reopen() {
     assert_eq!(messages["items"][0]["text"], "Hi, is anyone there?");
     assert_eq!(
         messages["items"][0]["author"],
-        json!({"type": "visitor", "id": "visitor-42"})
+        json!({"type": "visitor", "id": visitor})
     );
 
     // Routes and answers it.

@@ -39,7 +39,7 @@ pub fn reply(tenant: &Tenant, chat: &Chat, agent: &str, text: &str) -> Reply {
 
 /// A visitor of `tenant` starts a chat on `host`.
 pub fn start_chat(host: &Host, tenant: &Tenant, visitor: &str, text: Option<&str>) -> Chat {
-    let mut body = json!({"site": tenant.site_key, "visitor": visitor});
+    let mut body = json!({"site": tenant.site_key, "visitor": tenant.visitor(visitor)});
     if let Some(text) = text {
         body["text"] = json!(text);
     }

@@ -1,5 +1,5 @@
 use crate::{App, invalid_fields};
-use edgechat_tests::json;
+use edgechat_tests::{Reply, Tenant, Value, json};
 
 fn hmac_hex(secret: &str, message: &str) -> String {
     // The test computes the hash as a business's server would, with openssl.
@@ -22,32 +22,104 @@ fn hmac_hex(secret: &str, message: &str) -> String {
         .to_string()
 }
 
+/// The business's backend tags john (external id 123) and shows him the
+/// widget whatever the rules say.
+fn tag_john(tenant: &Tenant) -> Value {
+    let tags = json!({"id": 123, "email": "john.doe@example.com", "firstname": "John", "lastname": "Doe", "labels": ["crm"]});
+    tenant.api.put("/api/v1/customers/john", &tags).expect(201);
+    tenant
+        .api
+        .put(
+            "/api/v1/customers/john/visibility",
+            &json!({"mode": "show"}),
+        )
+        .expect(200);
+    tenant.api.get("/api/v1/customers/john").expect(200).json()
+}
+
+fn identify(app: &App, body: &Value) -> Reply {
+    app.public().post("/v1/widget/identify", body)
+}
+
+/// A stranger holding only the site key cannot overwrite a tagged customer,
+/// learn customer ids, borrow an override or chat as someone else: a typed
+/// visitor id is refused everywhere, with one wording for every id.
 #[test]
-fn identify_links_the_visitor_and_a_secret_makes_the_hash_mandatory() {
+fn a_stranger_cannot_act_as_or_probe_a_tagged_customer() {
     let app = App::start();
     let tenant = app.tenant();
-    let body = |hash: Option<&str>| {
-        let mut b = json!({"site": tenant.site_key, "visitor": "v_1", "id": 123, "email": "jd@example.com", "labels": ["vip"]});
-        if let Some(h) = hash {
-            b["hash"] = json!(h);
-        }
-        b
+    let john = tag_john(&tenant);
+    let site = &tenant.site_key;
+    let attack = json!({"site": site, "visitor": "john", "id": 123,
+        "email": "attacker@evil.example", "firstname": "Mallory"});
+    assert_eq!(invalid_fields(&identify(&app, &attack)), ["visitor"]);
+    let chat = app.public().post(
+        "/v1/widget/conversations",
+        &json!({"site": site, "visitor": "john", "text": "hi"}),
+    );
+    assert_eq!(invalid_fields(&chat), ["visitor"]);
+    let probe = |visitor: &str| {
+        let reply = app.public().get(&format!(
+            "/v1/widget/visibility?site={site}&visitor={visitor}"
+        ));
+        reply.expect_problem(400);
+        reply.json()["errors"].clone()
     };
-    let unverified = app
-        .public()
-        .post("/v1/widget/identify", &body(None))
-        .expect(200)
-        .json();
-    assert_eq!(unverified["verified"], false);
-    assert_eq!(unverified["customer_id"], "v_1");
-    let found = tenant
-        .api
-        .get("/api/v1/customers?external_id=123")
-        .expect(200)
-        .json();
-    assert_eq!(found["items"][0]["customer_id"], "v_1");
-    assert_eq!(found["items"][0]["labels"], json!(["vip"]));
+    assert_eq!(probe("john"), probe("nobody-at-all"), "no oracle");
 
+    // With a minted id, an unverified identify is a hint: it links no one.
+    let stranger = tenant.visitor("stranger");
+    let hint = json!({"site": site, "visitor": stranger, "id": 123,
+        "email": "attacker@evil.example", "firstname": "Mallory"});
+    let answer = identify(&app, &hint).expect(200).json();
+    assert_eq!(answer, json!({"verified": false}), "no customer id is told");
+    let seen = crate::visibility(&app, &tenant, "visitor=stranger");
+    assert_ne!(seen["reason"], "customer_override", "{seen}");
+    let labels = json!({"site": site, "visitor": stranger, "id": 123, "labels": ["vip"]});
+    assert_eq!(invalid_fields(&identify(&app, &labels)), ["labels"]);
+    assert_eq!(
+        tenant.api.get("/api/v1/customers/john").expect(200).json(),
+        john,
+        "john's tags are the backend's alone"
+    );
+
+    // The stranger's chat is its own, with the claim shown as unverified.
+    let started = app
+        .public()
+        .post(
+            "/v1/widget/conversations",
+            &json!({"site": site, "visitor": stranger, "text": "I am John"}),
+        )
+        .expect(201)
+        .json();
+    assert_eq!(started["customer_id"], stranger.as_str());
+    let conversation = tenant
+        .api
+        .get(&format!(
+            "/api/v1/conversations/{}",
+            started["conversation_id"].as_str().unwrap()
+        ))
+        .expect(200)
+        .json();
+    assert_eq!(conversation["customer_id"], stranger.as_str());
+    assert_eq!(conversation["identity"]["verified"], false);
+    assert_eq!(conversation["identity"]["email"], "attacker@evil.example");
+    assert_eq!(
+        tenant.api.get("/api/v1/customers/john").expect(200).json(),
+        john
+    );
+}
+
+/// With an identity secret, the right hash proves "this visitor is the
+/// customer with external id X": the chat is X's, X's override applies,
+/// and X's tags still never change. A hash for another id changes nothing
+/// of john.
+#[test]
+fn a_verified_identify_ties_the_visitor_to_the_tagged_customer() {
+    let app = App::start();
+    let tenant = app.tenant();
+    let john = tag_john(&tenant);
+    let site = &tenant.site_key;
     let secret = "s3cret-identity-key-0123456789";
     let status = tenant
         .api
@@ -62,20 +134,54 @@ fn identify_links_the_visitor_and_a_secret_makes_the_hash_mandatory() {
         "the secret is never shown again"
     );
 
-    app.public()
-        .post("/v1/widget/identify", &body(None))
-        .expect_problem(401);
-    let wrong = hmac_hex(secret, "124");
-    app.public()
-        .post("/v1/widget/identify", &body(Some(&wrong)))
-        .expect_problem(401);
-    let right = hmac_hex(secret, "123");
-    let verified = app
-        .public()
-        .post("/v1/widget/identify", &body(Some(&right)))
+    // A visitor with a valid hash for its own id 999 aims at john.
+    let own = hmac_hex(secret, "999");
+    let aimed = json!({"site": site, "visitor": "john", "id": 999, "hash": own,
+        "email": "attacker@evil.example"});
+    assert_eq!(invalid_fields(&identify(&app, &aimed)), ["visitor"]);
+    let mallory = tenant.visitor("mallory");
+    let mut as_999 = aimed.clone();
+    as_999["visitor"] = json!(mallory);
+    assert_eq!(identify(&app, &as_999).expect(200).json()["verified"], true);
+    assert_eq!(
+        tenant.api.get("/api/v1/customers/john").expect(200).json(),
+        john
+    );
+
+    // John's own browser, with the hash his page was rendered with.
+    let browser = tenant.visitor("johns-laptop");
+    let body = |hash: Option<String>| {
+        let mut b =
+            json!({"site": site, "visitor": browser, "id": 123, "email": "typo@example.com"});
+        if let Some(h) = hash {
+            b["hash"] = json!(h);
+        }
+        b
+    };
+    identify(&app, &body(None)).expect_problem(401);
+    identify(&app, &body(Some(hmac_hex(secret, "124")))).expect_problem(401);
+    let verified = identify(&app, &body(Some(hmac_hex(secret, "123"))))
         .expect(200)
         .json();
-    assert_eq!(verified["verified"], true);
+    assert_eq!(verified, json!({"verified": true}));
+    assert_eq!(
+        crate::visibility(&app, &tenant, "visitor=johns-laptop")["reason"],
+        "customer_override"
+    );
+    let started = app
+        .public()
+        .post(
+            "/v1/widget/conversations",
+            &json!({"site": site, "visitor": browser, "text": "hello"}),
+        )
+        .expect(201)
+        .json();
+    assert_eq!(started["customer_id"], "john", "the agent sees john's tags");
+    assert_eq!(
+        tenant.api.get("/api/v1/customers/john").expect(200).json(),
+        john,
+        "the page's email claim is not copied into the tags"
+    );
     let audit = tenant
         .api
         .get("/api/v1/audit-logs?type=widget")
@@ -93,9 +199,10 @@ fn identify_links_the_visitor_and_a_secret_makes_the_hash_mandatory() {
         .api
         .delete("/api/v1/widget/identity-secret")
         .expect(204);
-    app.public()
-        .post("/v1/widget/identify", &body(None))
-        .expect(200);
+    assert_eq!(
+        identify(&app, &body(None)).expect(200).json()["verified"],
+        false
+    );
     assert_eq!(
         invalid_fields(&tenant.api.put(
             "/api/v1/widget/identity-secret",
@@ -103,6 +210,49 @@ fn identify_links_the_visitor_and_a_secret_makes_the_hash_mandatory() {
         )),
         ["secret"]
     );
+}
+
+/// The widget's way to get an id: minted per call, refused for an unknown
+/// site, never cached.
+#[test]
+fn visitor_ids_are_minted_per_browser() {
+    let app = App::start();
+    let tenant = app.tenant();
+    let mint = || {
+        app.public()
+            .post("/v1/widget/visitors", &json!({"site": tenant.site_key}))
+    };
+    let first = mint();
+    assert_eq!(first.expect(201).header("cache-control"), Some("no-store"));
+    assert_eq!(first.header("access-control-allow-origin"), Some("*"));
+    let second = mint().expect(201).json();
+    assert_ne!(first.json()["visitor"], second["visitor"]);
+    assert!(
+        first.json()["visitor"]
+            .as_str()
+            .unwrap()
+            .starts_with("vis_"),
+        "{}",
+        first.body
+    );
+    app.public()
+        .post(
+            "/v1/widget/visitors",
+            &json!({"site": "site_000000000000000000000000"}),
+        )
+        .expect_problem(404);
+    assert_eq!(
+        invalid_fields(&app.public().post("/v1/widget/visitors", &json!({}))),
+        ["site"]
+    );
+    // Another site's visitor id is not this site's.
+    let other = app.host.tenant("Other");
+    let foreign = other.visitor("v");
+    let reply = app.public().get(&format!(
+        "/v1/widget/visibility?site={}&visitor={foreign}",
+        tenant.site_key
+    ));
+    assert_eq!(invalid_fields(&reply), ["visitor"]);
 }
 
 #[test]
@@ -113,14 +263,14 @@ fn identify_validates_its_fields_and_the_site() {
     assert_eq!(
         invalid_fields(&public.post(
             "/v1/widget/identify",
-            &json!({"site": tenant.site_key, "visitor": "v1"})
+            &json!({"site": tenant.site_key, "visitor": tenant.visitor("v1")})
         )),
         ["id"]
     );
     assert_eq!(
         invalid_fields(&public.post(
             "/v1/widget/identify",
-            &json!({"site": tenant.site_key, "visitor": "v1", "id": 1, "email": "nope"})
+            &json!({"site": tenant.site_key, "visitor": tenant.visitor("v1"), "id": 1, "email": "nope"})
         )),
         ["email"]
     );

@@ -33,10 +33,21 @@ impl App {
 
 /// What a visitor's widget is told about visibility (and that it may ask
 /// from any origin).
+///
+/// `visitor=<label>` in `query` names a test browser: the visitor id minted
+/// for it is sent instead.
 pub fn visibility(app: &App, tenant: &Tenant, query: &str) -> Value {
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.strip_prefix("visitor=") {
+            Some(label) => format!("visitor={}", tenant.visitor(label)),
+            None => pair.to_string(),
+        })
+        .collect();
     let reply = app.public().get(&format!(
-        "/v1/widget/visibility?site={}&{query}",
-        tenant.site_key
+        "/v1/widget/visibility?site={}&{}",
+        tenant.site_key,
+        query.join("&")
     ));
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     reply.expect(200).json()

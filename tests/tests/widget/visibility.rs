@@ -103,14 +103,18 @@ fn overrides_win_customer_over_account_and_expire() {
         "recheck at the override's until: {recheck}"
     );
 
+    let v1 = tenant.visitor("v1");
     tenant
         .api
-        .put("/api/v1/customers/v1/visibility", &json!({"mode": "show"}))
+        .put(
+            &format!("/api/v1/customers/{v1}/visibility"),
+            &json!({"mode": "show"}),
+        )
         .expect(200);
     assert_eq!(
         tenant
             .api
-            .get("/api/v1/customers/v1/visibility")
+            .get(&format!("/api/v1/customers/{v1}/visibility"))
             .expect(200)
             .json()["mode"],
         "show"

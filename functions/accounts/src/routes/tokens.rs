@@ -6,8 +6,8 @@
 use edgechat::accounts;
 use edgechat::auth;
 use edgechat::error::Error;
-use edgechat::ids::AccountId;
 use edgechat::idempotency::Scope;
+use edgechat::ids::AccountId;
 use edgechat::spin_http::{self, Ctx};
 use edgechat::time::SystemClock;
 use edgechat::tokens;

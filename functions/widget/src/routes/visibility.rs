@@ -5,9 +5,9 @@
 use super::site_account;
 use edgechat::error::Error;
 use edgechat::spin_http::{self, Ctx};
-use edgechat::visitors;
 use edgechat::time::SystemClock;
 use edgechat::visibility::{self, PageFacts};
+use edgechat::visitors;
 use spin_sdk::http::Response;
 
 /// A non-negative integer query parameter; absent is `default`.

@@ -132,7 +132,10 @@ fn starting_a_chat_creates_the_customer_the_conversation_and_its_first_message()
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].text, "Hello?");
     assert_eq!(page.items[0].seq, 1);
-    assert_eq!(page.items[0].author, Author::visitor(&w.visitor("visitor-1")));
+    assert_eq!(
+        page.items[0].author,
+        Author::visitor(&w.visitor("visitor-1"))
+    );
 }
 
 #[test]
@@ -447,9 +450,11 @@ fn the_feed_skips_agent_and_customer_events() {
     let (first, _) = w.start("visitor-1", None);
     w.agents(&[("alice", true)]);
     agents::set_status(&w.kv, &w.clock, &w.caller, "alice", false, false).unwrap();
-    let (id, input) =
-        customers::parse_put(w.visitor("visitor-1").as_str(), &json!({"id": 7, "labels": ["vip"]}))
-            .unwrap();
+    let (id, input) = customers::parse_put(
+        w.visitor("visitor-1").as_str(),
+        &json!({"id": 7, "labels": ["vip"]}),
+    )
+    .unwrap();
     customers::put(&w.kv, &w.clock, &w.caller, &id, &input).unwrap();
     assert_eq!(
         w.event_types(),
@@ -497,7 +502,8 @@ fn a_chat_needs_a_visitor_id_minted_for_the_site() {
 #[test]
 fn a_verified_visitor_chats_as_the_tagged_customer_and_a_hint_stays_a_hint() {
     let w = world();
-    let (john, input) = customers::parse_put("john", &json!({"id": 123, "labels": ["crm"]})).unwrap();
+    let (john, input) =
+        customers::parse_put("john", &json!({"id": 123, "labels": ["crm"]})).unwrap();
     customers::put(&w.kv, &w.clock, &w.caller, &john, &input).unwrap();
     let site = w.site.to_string();
     let identify = |label: &str, hash: Option<String>| {
@@ -533,7 +539,17 @@ fn a_verified_visitor_chats_as_the_tagged_customer_and_a_hint_stays_a_hint() {
     assert_eq!(started.customer_id, john);
     assert_eq!(visitor.customer, w.visitor("john's browser"));
     let view = get(&w.kv, &w.caller.account, started.conversation_id.as_str()).unwrap();
-    assert_eq!(view.conversation.visitor_id, Some(w.visitor("john's browser")));
+    assert_eq!(
+        view.conversation.visitor_id,
+        Some(w.visitor("john's browser"))
+    );
     // The browser keeps reaching its chat with its token.
-    post_visitor_message(&w.kv, &w.clock, &visitor, started.conversation_id.as_str(), "again").unwrap();
+    post_visitor_message(
+        &w.kv,
+        &w.clock,
+        &visitor,
+        started.conversation_id.as_str(),
+        "again",
+    )
+    .unwrap();
 }

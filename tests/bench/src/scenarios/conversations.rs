@@ -113,10 +113,11 @@ struct Chat {
     token: String,
 }
 
-async fn start_chat(target: &Target, account: &Account, visitor: &str) -> Result<Chat> {
+async fn start_chat(target: &Target, account: &Account) -> Result<Chat> {
+    let visitor = target.visitors(&account.site_key, 1).await?.remove(0);
     let started = target
         .expect_json(
-            start_request(&account.site_key, visitor),
+            start_request(&account.site_key, &visitor),
             StatusCode::CREATED,
         )
         .await?;
@@ -138,8 +139,8 @@ fn start_request(site: &str, visitor: &str) -> hyper::Request<http_body_util::Fu
 /// One conversation per load connection.
 async fn chats(target: &Target, account: &Account) -> Result<Arc<Vec<Chat>>> {
     let mut chats = Vec::new();
-    for i in 0..target.options.concurrency {
-        chats.push(start_chat(target, account, &format!("bench-visitor-{i}")).await?);
+    for _ in 0..target.options.concurrency {
+        chats.push(start_chat(target, account).await?);
     }
     Ok(Arc::new(chats))
 }
@@ -205,7 +206,7 @@ fn longpoll_wake(target: Target) -> BoxFuture<Result<Findings>> {
     Box::pin(async move {
         let account = target.account("bench long-poll").await?;
         create_agent(&target, &account, "alice", "Alice").await?;
-        let chat = start_chat(&target, &account, "bench-waiting-visitor").await?;
+        let chat = start_chat(&target, &account).await?;
         let samples = target.options.longpoll_samples.max(1);
         let messages = format!("/v1/widget/conversations/{}/messages", chat.id);
         let mut poller = load::connect(target.addr).await?;
@@ -411,6 +412,9 @@ async fn poll(target: Target, size: Size, page: Page) -> Result<MakeRequest> {
 
 /// Both accounts in the same store, so that the only difference between
 /// their polls is how many conversations the account has.
+/// Browsers that start the seeded conversations.
+const FEED_VISITORS: usize = 500;
+
 async fn seed_feeds(target: &Target) -> Result<Feeds> {
     let big = target.options.big_conversations;
     Ok(Feeds {
@@ -422,11 +426,13 @@ async fn seed_feeds(target: &Target) -> Result<Feeds> {
 async fn seed_feed(target: &Target, count: usize) -> Result<Feed> {
     let account = target.account(&format!("bench feed {count}")).await?;
     let site = account.site_key.clone();
+    // Visitors come back: a pool of browsers starts all the conversations.
+    let visitors = target.visitors(&site, count.min(FEED_VISITORS)).await?;
     seed(
         target,
         &format!("conversations (account of {count})"),
         count,
-        move |i| start_request(&site, &format!("v{i}")),
+        move |i| start_request(&site, &visitors[i % visitors.len()]),
     )
     .await?;
     // Walk the feed to its end: every conversation once, then the tail.

@@ -340,6 +340,23 @@ impl Target {
             site_key: string_field(&created, "site_key")?,
         })
     }
+
+    /// `count` visitor ids minted for the site, as widgets get them.
+    pub async fn visitors(&self, site_key: &str, count: usize) -> Result<Vec<String>> {
+        let mut visitors = Vec::with_capacity(count);
+        for _ in 0..count {
+            let minted = self
+                .call_json(json_request(
+                    Method::POST,
+                    "/v1/widget/visitors",
+                    None,
+                    &serde_json::json!({ "site": site_key }),
+                ))
+                .await?;
+            visitors.push(string_field(&minted, "visitor")?);
+        }
+        Ok(visitors)
+    }
 }
 
 /// An account of the main app: its API token and its widget site key.

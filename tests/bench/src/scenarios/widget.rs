@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 /// The budget of `tests/tests/widget/assets.rs`: 20 KiB gzipped (`gzip -9`).
 const MAX_GZIPPED_BYTES: usize = 20 * 1024;
 /// Visitors the visibility check rotates through.
-const VISITORS: u64 = 1_000;
+const VISITORS: usize = 1_000;
 
 pub fn scenarios(main: Server) -> Vec<Scenario> {
     vec![
@@ -87,13 +87,15 @@ fn visibility(target: Target) -> BoxFuture<Result<MakeRequest>> {
             ))
             .await?;
         let site = account.site_key;
+        let visitors = target.visitors(&site, VISITORS).await?;
         let connections = target.options.concurrency as u64;
         let make: MakeRequest = Arc::new(move |call: Call| {
-            let visitor = (call.n * connections + call.connection as u64) % VISITORS;
+            let visitor = &visitors
+                [((call.n * connections + call.connection as u64) % VISITORS as u64) as usize];
             request(
                 Method::GET,
                 &format!(
-                    "/v1/widget/visibility?site={site}&visitor=v{visitor}&time_on_page=3&visit=1"
+                    "/v1/widget/visibility?site={site}&visitor={visitor}&time_on_page=3&visit=1"
                 ),
             )
         });
