@@ -6,6 +6,7 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::problem::FieldError;
+use crate::base::strict_json::{self, StrictError};
 use serde_json::{Map, Value};
 
 /// The largest request body accepted (64 KiB); larger ones get 413.
@@ -25,7 +26,8 @@ pub fn is_json_media_type(content_type: &str) -> bool {
 }
 
 /// Parses a JSON request body: 413 over the limit, 400 when missing, 415
-/// when it is not declared as JSON, 400 when it does not parse.
+/// when it is not declared as JSON, 400 when it does not parse or names a
+/// key twice or holds a U+0000 ([`strict_json`]).
 pub fn json_body(content_type: Option<&str>, body: &[u8]) -> Result<Value> {
     if body.len() > MAX_BODY_BYTES {
         return Err(too_large());
@@ -48,12 +50,14 @@ pub fn json_body(content_type: Option<&str>, body: &[u8]) -> Result<Value> {
             ));
         }
     }
-    serde_json::from_slice(body).map_err(|e| {
-        Error::BadRequest(format!(
+    // Strict: a key given twice or a U+0000 is a 400 naming the field.
+    strict_json::parse(body).map_err(|e| match e {
+        StrictError::Refused(found) => Error::field(found.field, found.message),
+        StrictError::Syntax(e) => Error::BadRequest(format!(
             "the body is not valid JSON (line {}, column {})",
             e.line(),
             e.column()
-        ))
+        )),
     })
 }
 

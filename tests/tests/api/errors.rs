@@ -98,6 +98,51 @@ fn rejected_requests_change_nothing() {
     tenant.api.get("/api/v1/customers/c1").expect_problem(404);
 }
 
+/// One body, one meaning: a key given twice (which a proxy may read as the
+/// first and we would read as the last) or a U+0000 in text is a 400 that
+/// names the field, on every route that takes a body, and changes nothing.
+#[test]
+fn duplicate_keys_and_nul_characters_are_refused_by_field() {
+    let app = App::start();
+    let tenant = app.tenant("Acme");
+    let before = audit_actions(&tenant);
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("PUT", "/api/v1/agents/alice", r#"{"name": "Alice", "name": "Mallory"}"#, "name"),
+        (
+            "PUT",
+            "/api/v1/agents",
+            r#"{"agents": [{"id": "a", "name": "A", "id": "b"}]}"#,
+            "agents[0].id",
+        ),
+        ("PUT", "/api/v1/agents/alice", r#"{"name": "Al\u0000ice"}"#, "name"),
+        (
+            "PUT",
+            "/api/v1/customers/c1",
+            r#"{"id": 1, "labels": ["vip", "a\u0000b"]}"#,
+            "labels[1]",
+        ),
+        ("PUT", "/api/v1/customers/c1", r#"{"id": 1, "id": 2}"#, "id"),
+        ("POST", "/api/v1/tokens", r#"{"name": "ci", "name": "other"}"#, "name"),
+        ("POST", "/api/v1/tokens", r#"{"name": "c\u0000i"}"#, "name"),
+    ];
+    let json = [("content-type", "application/json")];
+    for (method, path, body, field) in cases {
+        let reply = tenant.api.send(method, path, &json, Some(body.as_bytes()));
+        reply.expect_problem(400);
+        assert_eq!(reply.invalid_fields(), [*field], "{method} {path} {body}");
+    }
+    let widget = app.anonymous().send(
+        "POST",
+        "/v1/widget/visitors",
+        &json,
+        Some(format!(r#"{{"site": "{0}", "site": "{0}"}}"#, tenant.site_key).as_bytes()),
+    );
+    assert_eq!(widget.invalid_fields(), ["site"]);
+    assert_eq!(audit_actions(&tenant), before, "nothing changed");
+    tenant.api.get("/api/v1/agents/alice").expect_problem(404);
+    tenant.api.get("/api/v1/customers/c1").expect_problem(404);
+}
+
 #[test]
 fn wrong_methods_are_405_with_allow() {
     let app = App::start();
