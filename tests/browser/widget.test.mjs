@@ -57,13 +57,20 @@ before(async () => {
   });
 });
 after(async () => {
+  assert.deepEqual(cspViolations, [], "the widget works under the demo page's CSP");
   await context?.close();
   rmSync(userDataDir, { recursive: true, force: true });
 });
 
+// Console messages that say the demo page's CSP blocked something.
+const cspViolations = [];
+
 async function demoPage() {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   await page.goto(`${base}/demo?site=${site}`);
   return page;
 }
