@@ -374,15 +374,19 @@ pub mod cors {
     /// Methods the public routes accept.
     pub const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
     /// Request headers the widget sends.
-    pub const ALLOW_HEADERS: &str = "authorization, content-type";
+    pub const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key";
     /// How long a browser may cache a preflight (seconds).
     pub const MAX_AGE: &str = "86400";
 }
 
-/// Adds `Access-Control-Allow-Origin: *` (and exposes `Retry-After`).
+/// Adds `Access-Control-Allow-Origin: *` (and exposes `Retry-After` and
+/// `Idempotent-Replayed`).
 pub fn with_cors(mut response: Response) -> Response {
     response.set_header("access-control-allow-origin", "*");
-    response.set_header("access-control-expose-headers", "retry-after");
+    response.set_header(
+        "access-control-expose-headers",
+        "retry-after, idempotent-replayed",
+    );
     response
 }
 

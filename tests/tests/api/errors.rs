@@ -107,14 +107,24 @@ fn duplicate_keys_and_nul_characters_are_refused_by_field() {
     let tenant = app.tenant("Acme");
     let before = audit_actions(&tenant);
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("PUT", "/api/v1/agents/alice", r#"{"name": "Alice", "name": "Mallory"}"#, "name"),
+        (
+            "PUT",
+            "/api/v1/agents/alice",
+            r#"{"name": "Alice", "name": "Mallory"}"#,
+            "name",
+        ),
         (
             "PUT",
             "/api/v1/agents",
             r#"{"agents": [{"id": "a", "name": "A", "id": "b"}]}"#,
             "agents[0].id",
         ),
-        ("PUT", "/api/v1/agents/alice", r#"{"name": "Al\u0000ice"}"#, "name"),
+        (
+            "PUT",
+            "/api/v1/agents/alice",
+            r#"{"name": "Al\u0000ice"}"#,
+            "name",
+        ),
         (
             "PUT",
             "/api/v1/customers/c1",
@@ -122,7 +132,12 @@ fn duplicate_keys_and_nul_characters_are_refused_by_field() {
             "labels[1]",
         ),
         ("PUT", "/api/v1/customers/c1", r#"{"id": 1, "id": 2}"#, "id"),
-        ("POST", "/api/v1/tokens", r#"{"name": "ci", "name": "other"}"#, "name"),
+        (
+            "POST",
+            "/api/v1/tokens",
+            r#"{"name": "ci", "name": "other"}"#,
+            "name",
+        ),
         ("POST", "/api/v1/tokens", r#"{"name": "c\u0000i"}"#, "name"),
     ];
     let json = [("content-type", "application/json")];

@@ -8,6 +8,7 @@ mod account_events;
 mod concurrency;
 mod feed;
 mod flow;
+mod idempotency;
 mod longpoll;
 
 use edgechat_tests::{Client, Host, HostOptions, Reply, Tenant, Value, json};
