@@ -12,7 +12,6 @@ mod fault;
 mod redis;
 mod sqlite;
 
-
 pub use self::redis::RedisStore;
 pub use self::sqlite::SqliteDb;
 

@@ -223,26 +223,33 @@ pub fn start(
     let actor = Actor::Visitor(input.visitor.to_string());
     customers::ensure(kv, clock, &account, &input.visitor)?;
     let id = ConversationId::generate();
-    events::emit_change(kv, clock, &account, &id, CONVERSATION_CREATED, |current, at| {
-        if current.is_some() {
-            return Err(Error::Conflict("conversation id collision; retry".into()));
-        }
-        let conversation = Conversation {
-            id: id.clone(),
-            customer_id: input.visitor.clone(),
-            status: Status::Open,
-            assignee_id: None,
-            created_at: at,
-            closed_at: None,
-        };
-        let data = json!(conversation);
-        let stored = Stored {
-            v: 1,
-            conversation,
-            last_change: None,
-        };
-        Ok(Some((stored, data)))
-    })?;
+    events::emit_change(
+        kv,
+        clock,
+        &account,
+        &id,
+        CONVERSATION_CREATED,
+        |current, at| {
+            if current.is_some() {
+                return Err(Error::Conflict("conversation id collision; retry".into()));
+            }
+            let conversation = Conversation {
+                id: id.clone(),
+                customer_id: input.visitor.clone(),
+                status: Status::Open,
+                assignee_id: None,
+                created_at: at,
+                closed_at: None,
+            };
+            let data = json!(conversation);
+            let stored = Stored {
+                v: 1,
+                conversation,
+                last_change: None,
+            };
+            Ok(Some((stored, data)))
+        },
+    )?;
     audit::record(
         kv,
         clock,
@@ -445,16 +452,23 @@ fn assign_to(
     agent: &AgentId,
     by: &str,
 ) -> Result<()> {
-    let emitted = events::emit_change(kv, clock, account, id, CONVERSATION_ASSIGNED, |current, _| {
-        let mut stored: Stored = current.ok_or_else(|| not_found(id.as_str()))?;
-        let previous = stored.conversation.assignee_id.clone();
-        if previous.as_ref() == Some(agent) {
-            return Ok(None);
-        }
-        stored.conversation.assignee_id = Some(agent.clone());
-        let data = json!({"agent_id": agent, "previous_agent_id": previous, "by": by});
-        Ok(Some((stored, data)))
-    })?;
+    let emitted = events::emit_change(
+        kv,
+        clock,
+        account,
+        id,
+        CONVERSATION_ASSIGNED,
+        |current, _| {
+            let mut stored: Stored = current.ok_or_else(|| not_found(id.as_str()))?;
+            let previous = stored.conversation.assignee_id.clone();
+            if previous.as_ref() == Some(agent) {
+                return Ok(None);
+            }
+            stored.conversation.assignee_id = Some(agent.clone());
+            let data = json!({"agent_id": agent, "previous_agent_id": previous, "by": by});
+            Ok(Some((stored, data)))
+        },
+    )?;
     if emitted.is_some() {
         audit::record(
             kv,

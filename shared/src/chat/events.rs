@@ -32,7 +32,11 @@
 //!   writes that event first, so the document only forgets a change that is
 //!   in the log for good.
 //! - A writer finishes within [`WRITE_LEASE_MILLIS`] of taking its number or
-//!   gives up, so readers never pass something still to be written.
+//!   gives up, so readers never pass something still to be written. The one
+//!   exception is the conversation document: [`doc::update`] may wait out
+//!   claims of writers that died (a grace period per dead claim), so readers
+//!   give a pending change [`CHANGE_HORIZON_MILLIS`] instead of the grace
+//!   period. That wait happens only after a crash at exactly that point.
 //!
 //! [`Pending`] follows the same order for changes that are not a
 //! conversation's and may be several events at once (a whole-list sync of
@@ -292,6 +296,12 @@ struct LastChange {
     last_change: Option<Change>,
 }
 
+/// How long readers wait for the document of a pending conversation change
+/// before passing it: [`doc::update`]'s worst case (the write lease before
+/// the first claim, eight claim generations of a 5 s grace period each, the
+/// 2 s lease of the last), with a margin.
+pub const CHANGE_HORIZON_MILLIS: i64 = 60_000;
+
 fn too_slow(what: &str) -> Error {
     // Logged, never shown: the answer is a 503 and nothing was committed.
     Error::Store(StoreError(format!(
@@ -436,7 +446,13 @@ where
     };
     // Committed already: if this write fails, readers resolve the pending
     // entry from the document, so it is not an error of the request.
-    if let Err(e) = log.overwrite(n, &Stored { v: 1, event: &event }) {
+    if let Err(e) = log.overwrite(
+        n,
+        &Stored {
+            v: 1,
+            event: &event,
+        },
+    ) {
         eprintln!("warning: writing event {n} ({kind}) failed: {e}");
     }
     Ok(Some(event))
@@ -459,7 +475,13 @@ fn finish_pending(log: &Log<'_>, conversation: &ConversationId, change: &Change)
         conversation_id: Some(conversation.clone()),
         data: change.data.clone(),
     };
-    log.overwrite(change.seq, &Stored { v: 1, event: &event })
+    log.overwrite(
+        change.seq,
+        &Stored {
+            v: 1,
+            event: &event,
+        },
+    )
 }
 
 /// What event entry `entry` shows (see the module docs).
@@ -496,7 +518,7 @@ fn resolve(
             Found::Item(full.into_full())
         }
         Some(None) => Found::Skip,
-        _ => Found::NotYet,
+        _ => Found::NotYetWithin(CHANGE_HORIZON_MILLIS),
     })
 }
 
@@ -516,6 +538,7 @@ pub fn scan<U>(
             Found::Item(event) => map(event)?.map_or(Found::Skip, Found::Item),
             Found::Skip => Found::Skip,
             Found::NotYet => Found::NotYet,
+            Found::NotYetWithin(millis) => Found::NotYetWithin(millis),
         })
     })
 }
@@ -561,7 +584,9 @@ pub fn page(
         after,
         query.wait_millis,
         |after| {
-            let scan = scan(kv, account, after, query.limit, clock.now(), |e| Ok(Some(e)))?;
+            let scan = scan(kv, account, after, query.limit, clock.now(), |e| {
+                Ok(Some(e))
+            })?;
             Ok((scan.items, scan.position))
         },
         |position| probe.has(position + 1),
@@ -613,17 +638,24 @@ mod tests {
         conv: &ConversationId,
         status: &str,
     ) -> Result<Option<Event>> {
-        emit_change(kv, clock, account, conv, status, |current: Option<Doc>, _| {
-            if current.as_ref().is_some_and(|d| d.status == status) {
-                return Ok(None);
-            }
-            let last_change = current.and_then(|d| d.last_change);
-            let doc = Doc {
-                status: status.to_string(),
-                last_change,
-            };
-            Ok(Some((doc, json!({"status": status}))))
-        })
+        emit_change(
+            kv,
+            clock,
+            account,
+            conv,
+            status,
+            |current: Option<Doc>, _| {
+                if current.as_ref().is_some_and(|d| d.status == status) {
+                    return Ok(None);
+                }
+                let last_change = current.and_then(|d| d.last_change);
+                let doc = Doc {
+                    status: status.to_string(),
+                    last_change,
+                };
+                Ok(Some((doc, json!({"status": status}))))
+            },
+        )
     }
 
     fn status(kv: &MemoryStore, account: &AccountId, conv: &ConversationId) -> Option<String> {
@@ -725,7 +757,11 @@ mod tests {
         events
             .iter()
             .filter(|e| e.kind == MESSAGE_CREATED)
-            .map(|e| serde_json::from_value::<Message>(e.data.clone()).unwrap().id)
+            .map(|e| {
+                serde_json::from_value::<Message>(e.data.clone())
+                    .unwrap()
+                    .id
+            })
             .collect()
     }
 
@@ -800,7 +836,10 @@ mod tests {
             .map(|m| m.text)
             .collect();
         assert_eq!(texts, ["next"], "the given-up message is passed at once");
-        assert_eq!(message_ids_in_events(&all_events(&kv, &clock, &account)).len(), 1);
+        assert_eq!(
+            message_ids_in_events(&all_events(&kv, &clock, &account)).len(),
+            1
+        );
     }
 
     #[test]
@@ -818,15 +857,22 @@ mod tests {
             }
             crash_points += 1;
             let closed = status(&kv, &account, &conv).as_deref() == Some("closed");
-            assert!(!(changed.is_ok() && !closed), "acknowledged but not written");
+            assert!(
+                !(changed.is_ok() && !closed),
+                "acknowledged but not written"
+            );
             let kinds = |kv: &MemoryStore| -> Vec<String> {
                 all_events(kv, &clock, &account)
                     .into_iter()
                     .map(|e| e.kind)
                     .collect()
             };
-            clock.advance(GRACE_MILLIS + 1);
-            let expected: &[&str] = if closed { &["open", "closed"] } else { &["open"] };
+            clock.advance(CHANGE_HORIZON_MILLIS + 1);
+            let expected: &[&str] = if closed {
+                &["open", "closed"]
+            } else {
+                &["open"]
+            };
             assert_eq!(kinds(&kv), expected, "crash after write {writes}");
             // A later change moves the document on: what it had stays listed.
             let next = if closed { "open" } else { "closed" };
@@ -834,8 +880,36 @@ mod tests {
             clock.advance(GRACE_MILLIS + 1);
             let mut expected = expected.to_vec();
             expected.push(next);
-            assert_eq!(kinds(&kv), expected, "crash after write {writes}, then {next}");
+            assert_eq!(
+                kinds(&kv),
+                expected,
+                "crash after write {writes}, then {next}"
+            );
         }
+    }
+
+    #[test]
+    fn a_pending_change_is_waited_for_as_long_as_its_document_update_may_take() {
+        let (kv, clock, account, conv) = setup();
+        set(&kv, &clock, &account, &conv, "open").unwrap();
+        // Killed right after the reference: the document may still be written
+        // by a writer waiting out a dead claim, so readers wait past the grace.
+        let killed = Killed::after(&kv, 2);
+        assert!(set(&killed, &clock, &account, &conv, "closed").is_err());
+        let other = ConversationId::generate();
+        set(&kv, &clock, &account, &other, "open").unwrap();
+        clock.advance(GRACE_MILLIS + 1);
+        let kinds: Vec<u64> = all_events(&kv, &clock, &account)
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(kinds, [1], "the reader stops before the pending change");
+        clock.advance(CHANGE_HORIZON_MILLIS);
+        let kinds: Vec<u64> = all_events(&kv, &clock, &account)
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(kinds, [1, 3], "past the horizon it is passed");
     }
 
     #[test]
@@ -880,7 +954,13 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].seq, 2);
         assert_eq!(activity(&kv, &account, &conv).unwrap().unwrap().event, 2);
-        let page = page(&kv, &clock, &account, &longpoll::Query::first(10), &no_sleep);
+        let page = page(
+            &kv,
+            &clock,
+            &account,
+            &longpoll::Query::first(10),
+            &no_sleep,
+        );
         assert_eq!(page.unwrap().next_cursor, encode_cursor(CURSOR_KIND, "3"));
     }
 

@@ -49,6 +49,9 @@ pub enum Found<U> {
     /// What the entry commits is not written yet: stop before the entry
     /// until it is older than the grace period, then pass it.
     NotYet,
+    /// Like [`Found::NotYet`], for a commit that may take longer than the
+    /// grace period: stop until the entry is older than this many ms.
+    NotYetWithin(i64),
 }
 
 /// Where a log lives.
@@ -126,7 +129,9 @@ impl<'a> Log<'a> {
     /// Entry `n` as stored: `None` when it is not written, `Some(None)` for
     /// a tombstone.
     pub fn entry(&self, n: u64) -> Result<Option<Option<Value>>> {
-        Ok(self.read(n)?.map(|value| (!is_tombstone(&value)).then_some(value)))
+        Ok(self
+            .read(n)?
+            .map(|value| (!is_tombstone(&value)).then_some(value)))
     }
 
     /// Marks `n` as never to be written (best effort: if even this fails,
@@ -206,7 +211,6 @@ impl<'a> Log<'a> {
         mut resolve: impl FnMut(T) -> Result<Found<U>>,
     ) -> Result<Scan<U>> {
         let head = self.head()?;
-        let cutoff = now.plus_millis(-GRACE_MILLIS);
         let mut items = Vec::new();
         let mut position = after;
         let mut n = after + 1;
@@ -214,14 +218,17 @@ impl<'a> Log<'a> {
             match self.read(n)? {
                 Some(value) if is_tombstone(&value) => {}
                 Some(value) => {
-                    let stale = self.time_of(&value).is_some_and(|at| at < cutoff);
+                    let at = self.time_of(&value);
+                    let older_than =
+                        |millis: i64| at.is_some_and(|at| at < now.plus_millis(-millis));
                     let entry: T = serde_json::from_value(value)
                         .map_err(|e| Error::Corrupt(format!("log entry {n}: {e}")))?;
                     match resolve(entry)? {
                         Found::Item(item) => items.push(item),
                         Found::Skip => {}
-                        Found::NotYet if stale => {}
-                        Found::NotYet => break,
+                        Found::NotYet if older_than(GRACE_MILLIS) => {}
+                        Found::NotYetWithin(millis) if older_than(millis) => {}
+                        Found::NotYet | Found::NotYetWithin(_) => break,
                     }
                 }
                 None if self.gap_is_stale(n, head, now)? => {}
