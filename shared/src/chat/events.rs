@@ -607,6 +607,7 @@ mod tests {
     use crate::storage::seqlog::GRACE_MILLIS;
     use crate::storage::store::{MemoryStore, StoreResult};
     use crate::testing::World;
+    use serde_json::json;
     use std::cell::Cell;
 
     fn setup() -> (MemoryStore, ManualClock, AccountId, ConversationId) {
@@ -692,8 +693,6 @@ mod tests {
         let author = Author::visitor(&"visitor");
         messages::append(kv, clock, account, conv, author, text)
     }
-
-    use serde_json::json;
 
     /// The store as a process sees it that is killed right after its
     /// `budget`th write: that write lands, nothing after it does.
