@@ -5,9 +5,10 @@
 //! and long-polls it, the conversation change feed reads it, and webhook
 //! fan-out will too. Types: `conversation.created`, `message.created`,
 //! `conversation.assigned`, `conversation.closed`, `conversation.reopened`
-//! (written by [`emit`], with a `conversation_id`), and the account-level
-//! [`AGENT_UPDATED`] and [`CUSTOMER_UPDATED`] (written through [`Pending`],
-//! without one: the change feed skips them).
+//! (written by [`emit_message`] and [`emit_change`], with a
+//! `conversation_id`), and the account-level [`AGENT_UPDATED`] and
+//! [`CUSTOMER_UPDATED`] (written through [`Pending`], without one: the change
+//! feed skips them).
 //!
 //! **A change and its event are one outcome.** There are no transactions,
 //! so a change and its event are two writes, and a crash may fall between
