@@ -8,6 +8,7 @@
 //! (3.6.x, 4.0.x) breaks it, and a component that relies on it there must
 //! fail here as it would under Spin, not pass.
 
+mod fault;
 mod redis;
 mod sqlite;
 
@@ -65,18 +66,22 @@ impl Backend {
 
     /// Writes `value` at `key`.
     pub async fn set(&self, key: &str, value: &[u8]) -> KvResult<()> {
-        match self {
+        let written = match self {
             Backend::Sqlite { db, label } => db.set(label, key, value),
             Backend::Redis(r) => r.set(key, value).await,
-        }
+        };
+        fault::after_write();
+        written
     }
 
     /// Removes `key`.
     pub async fn delete(&self, key: &str) -> KvResult<()> {
-        match self {
+        let deleted = match self {
             Backend::Sqlite { db, label } => db.delete(label, key),
             Backend::Redis(r) => r.delete(key).await,
-        }
+        };
+        fault::after_write();
+        deleted
     }
 
     /// Whether `key` exists.
@@ -97,10 +102,14 @@ impl Backend {
 
     /// Atomically adds `delta` to the counter at `key`; returns the new value.
     pub async fn increment(&self, key: &str, delta: i64) -> KvResult<i64> {
-        match self {
+        let counted = match self {
             Backend::Sqlite { db, label } => db.increment(label, key, delta),
             Backend::Redis(r) => r.increment(key, delta).await,
+        };
+        if delta != 0 {
+            fault::after_write();
         }
+        counted
     }
 
     /// Writes `new` only if `key` still holds `expected` (`None`: absent).
@@ -110,10 +119,12 @@ impl Backend {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> KvResult<bool> {
-        match self {
+        let swapped = match self {
             Backend::Sqlite { db, label } => db.compare_and_swap(label, key, expected, new),
             Backend::Redis(_) => Err(KvError::Other(REDIS_CAS_REFUSED.into())),
-        }
+        };
+        fault::after_write();
+        swapped
     }
 
     /// The values of several keys, in order, absent ones included as `None`.
@@ -126,18 +137,22 @@ impl Backend {
 
     /// Writes several keys at once (atomically on both backends).
     pub async fn set_many(&self, entries: Vec<(String, Vec<u8>)>) -> KvResult<()> {
-        match self {
+        let written = match self {
             Backend::Sqlite { db, label } => db.set_many(label, entries),
             Backend::Redis(r) => r.set_many(entries).await,
-        }
+        };
+        fault::after_write();
+        written
     }
 
     /// Removes several keys at once.
     pub async fn delete_many(&self, keys: Vec<String>) -> KvResult<()> {
-        match self {
+        let deleted = match self {
             Backend::Sqlite { db, label } => db.delete_many(label, keys),
             Backend::Redis(r) => r.delete_many(keys).await,
-        }
+        };
+        fault::after_write();
+        deleted
     }
 }
 

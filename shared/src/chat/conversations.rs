@@ -48,7 +48,7 @@ use crate::chat::longpoll;
 use crate::chat::messages::{self, Author, Message};
 use crate::chat::routing;
 use crate::chat::visitors::{self, Visitor};
-use crate::storage::doc::{self, Step};
+use crate::storage::doc;
 use crate::storage::keys;
 use crate::storage::store::KeyValue;
 use crate::widget::identity::{self, Identity};
@@ -123,6 +123,16 @@ impl Conversation {
 struct Stored {
     v: u32,
     conversation: Conversation,
+    /// The change this version was written with: its event is committed by
+    /// this document (see [`events::emit_change`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_change: Option<events::Change>,
+}
+
+impl events::RecordsChange for Stored {
+    fn last_change(&mut self) -> &mut Option<events::Change> {
+        &mut self.last_change
+    }
 }
 
 /// A conversation as the API shows it: the document plus its latest change.
@@ -240,26 +250,35 @@ pub fn start(
         }
     };
     let id = ConversationId::generate();
-    events::emit(kv, clock, &account, &id, CONVERSATION_CREATED, |_, at| {
-        let conversation = Conversation {
-            id: id.clone(),
-            customer_id: customer_id.clone(),
-            visitor_id: Some(visitor.clone()),
-            identity: identity.clone(),
-            status: Status::Open,
-            assignee_id: None,
-            created_at: at,
-            closed_at: None,
-        };
-        let stored = Stored {
-            v: 1,
-            conversation: conversation.clone(),
-        };
-        if !doc::create(kv, &keys::conversation(&account, &id), &stored)? {
-            return Err(Error::Conflict("conversation id collision; retry".into()));
-        }
-        Ok(Some(json!(conversation)))
-    })?;
+    events::emit_change(
+        kv,
+        clock,
+        &account,
+        &id,
+        CONVERSATION_CREATED,
+        |current, at| {
+            if current.is_some() {
+                return Err(Error::Conflict("conversation id collision; retry".into()));
+            }
+            let conversation = Conversation {
+                id: id.clone(),
+                customer_id: customer_id.clone(),
+                visitor_id: Some(visitor.clone()),
+                identity: identity.clone(),
+                status: Status::Open,
+                assignee_id: None,
+                created_at: at,
+                closed_at: None,
+            };
+            let data = json!(conversation);
+            let stored = Stored {
+                v: 1,
+                conversation,
+                last_change: None,
+            };
+            Ok(Some((stored, data)))
+        },
+    )?;
     audit::record(
         kv,
         clock,
@@ -462,19 +481,23 @@ fn assign_to(
     agent: &AgentId,
     by: &str,
 ) -> Result<()> {
-    let key = keys::conversation(account, id);
-    let emitted = events::emit(kv, clock, account, id, CONVERSATION_ASSIGNED, |_, _| {
-        doc::update(kv, &key, |current: Option<Stored>| {
-            let mut stored = current.ok_or_else(|| not_found(id.as_str()))?;
+    let emitted = events::emit_change(
+        kv,
+        clock,
+        account,
+        id,
+        CONVERSATION_ASSIGNED,
+        |current, _| {
+            let mut stored: Stored = current.ok_or_else(|| not_found(id.as_str()))?;
             let previous = stored.conversation.assignee_id.clone();
             if previous.as_ref() == Some(agent) {
-                return Ok(Step::Keep(None));
+                return Ok(None);
             }
             stored.conversation.assignee_id = Some(agent.clone());
             let data = json!({"agent_id": agent, "previous_agent_id": previous, "by": by});
-            Ok(Step::Write(stored, Some(data)))
-        })
-    })?;
+            Ok(Some((stored, data)))
+        },
+    )?;
     if emitted.is_some() {
         audit::record(
             kv,
@@ -527,20 +550,17 @@ fn set_status(
         Status::Closed => (CONVERSATION_CLOSED, audit::Action::ConversationClosed),
         Status::Open => (CONVERSATION_REOPENED, audit::Action::ConversationReopened),
     };
-    let key = keys::conversation(account, id);
     let by = actor.to_string();
-    let emitted = events::emit(kv, clock, account, id, kind, |_, at| {
-        doc::update(kv, &key, |current: Option<Stored>| {
-            let mut stored = current.ok_or_else(|| not_found(id.as_str()))?;
-            if stored.conversation.status == status {
-                return Ok(Step::Keep(None));
-            }
-            stored.conversation.status = status;
-            if status == Status::Closed {
-                stored.conversation.closed_at = Some(at);
-            }
-            Ok(Step::Write(stored, Some(json!({"by": by}))))
-        })
+    let emitted = events::emit_change(kv, clock, account, id, kind, |current, at| {
+        let mut stored: Stored = current.ok_or_else(|| not_found(id.as_str()))?;
+        if stored.conversation.status == status {
+            return Ok(None);
+        }
+        stored.conversation.status = status;
+        if status == Status::Closed {
+            stored.conversation.closed_at = Some(at);
+        }
+        Ok(Some((stored, json!({"by": by}))))
     })?;
     if emitted.is_some() {
         audit::record(
@@ -566,8 +586,7 @@ pub fn feed(
     status: Option<Status>,
 ) -> Result<Page<View>> {
     let after = decode_seq_cursor(FEED_CURSOR, cursor)?;
-    let log = events::log(kv, account);
-    let scan = log.scan_map(after, limit, clock.now(), |event: events::Event| {
+    let scan = events::scan(kv, account, after, limit, clock.now(), |event| {
         let Some(id) = event.conversation_id else {
             return Ok(None);
         };
@@ -581,11 +600,16 @@ pub fn feed(
         if status.is_some_and(|s| s != conversation.status) {
             return Ok(None);
         }
-        let activity = activity.unwrap_or(Activity {
-            v: 1,
-            event: event.seq,
-            at: event.at,
-        });
+        // The activity is raised after the event is committed; a crash in
+        // between leaves it behind this event, which is then the latest.
+        let activity = match activity {
+            Some(activity) if activity.event >= event.seq => activity,
+            _ => Activity {
+                v: 1,
+                event: event.seq,
+                at: event.at,
+            },
+        };
         Ok(Some(view(conversation, Some(activity))))
     })?;
     Ok(Page {

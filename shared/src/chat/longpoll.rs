@@ -75,6 +75,11 @@ pub fn poll<T>(
     while items.is_empty() && clock.now() < deadline {
         if ready(position)? {
             (items, position) = read(position)?;
+            if items.is_empty() {
+                // The entry is there but not yet readable (it commits a write
+                // still to come): wait an interval rather than spin.
+                sleep();
+            }
         } else {
             sleep();
         }

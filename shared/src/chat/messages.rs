@@ -4,9 +4,12 @@
 //! `seq` comes from the conversation's own atomic sequence
 //! (`acct:<a>:conv:<c>:msg-seq`), one key per message; order is by `seq`,
 //! never by clock, and concurrent posts from any number of hosts get
-//! distinct, gap-free numbers. A message is posted inside
-//! [`events::emit`], so each one is also exactly one `message.created`
-//! event (whose `data` is the message). Posting never rewrites the
+//! distinct, gap-free numbers. A message is posted through
+//! [`events::emit_message`]: its `message.created` event (whose `data` is the
+//! message) is written first, as a reference to the message's number, and
+//! the message itself is the commit point, so every reader of either log
+//! shows both or neither, whichever write a crash falls after. The stored
+//! message records its event's number. Posting never rewrites the
 //! conversation document, so a busy conversation has no write hot spot
 //! besides its two counters.
 
@@ -15,7 +18,7 @@ use crate::base::ids::{AccountId, AgentId, ConversationId, MessageId};
 use crate::base::input::{Errors, Object};
 use crate::base::paging::Page;
 use crate::base::time::{Clock, Timestamp};
-use crate::chat::events::{self, MESSAGE_CREATED};
+use crate::chat::events;
 use crate::chat::longpoll;
 use crate::storage::keys;
 use crate::storage::seqlog::Log;
@@ -91,6 +94,8 @@ pub struct Message {
 #[derive(Serialize)]
 struct Stored<'a> {
     v: u32,
+    /// The number of its `message.created` event.
+    event: u64,
     #[serde(flatten)]
     message: &'a Message,
 }
@@ -146,30 +151,48 @@ pub(crate) fn append(
     text: &str,
 ) -> Result<Message> {
     let mut posted = None;
-    events::emit(kv, clock, account, conversation, MESSAGE_CREATED, |_, _| {
-        let log = log(kv, account, conversation);
-        log.append(|seq| {
-            let message = Message {
-                id: MessageId::generate(),
-                seq,
-                conversation_id: conversation.clone(),
-                author,
-                text: text.to_string(),
-                // Read after the number is taken (see seqlog's grace period).
-                created_at: clock.now(),
-            };
-            let stored = serde_json::to_value(Stored {
-                v: 1,
-                message: &message,
-            })
-            .unwrap_or_default();
-            posted = Some(message);
-            stored
-        })?;
-        let data = serde_json::to_value(&posted).map_err(|e| Error::Corrupt(e.to_string()))?;
-        Ok(Some(data))
+    let log = log(kv, account, conversation);
+    events::emit_message(kv, clock, account, conversation, &log, |seq, event, at| {
+        let message = Message {
+            id: MessageId::generate(),
+            seq,
+            conversation_id: conversation.clone(),
+            author,
+            text: text.to_string(),
+            created_at: at,
+        };
+        let stored = serde_json::to_value(Stored {
+            v: 1,
+            event,
+            message: &message,
+        })
+        .unwrap_or_default();
+        posted = Some(message);
+        stored
     })?;
     posted.ok_or_else(|| Error::Corrupt("a posted message went missing".into()))
+}
+
+/// Message `seq` of a conversation as its event's data, for readers of the
+/// event log: `None` while it is not written, `Some(None)` if it was given
+/// up (tombstoned).
+pub(crate) fn committed(
+    kv: &dyn KeyValue,
+    account: &AccountId,
+    conversation: &ConversationId,
+    seq: u64,
+) -> Result<Option<Option<Value>>> {
+    let Some(entry) = log(kv, account, conversation).entry(seq)? else {
+        return Ok(None);
+    };
+    let Some(value) = entry else {
+        return Ok(Some(None));
+    };
+    // Through `Message`, so the data has exactly the message's shape.
+    let message: Message = serde_json::from_value(value)
+        .map_err(|e| Error::Corrupt(format!("message {seq} of {conversation}: {e}")))?;
+    let data = serde_json::to_value(&message).map_err(|e| Error::Corrupt(e.to_string()))?;
+    Ok(Some(Some(data)))
 }
 
 /// A page of a conversation's messages after the query's cursor, by `seq`;

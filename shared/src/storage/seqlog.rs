@@ -9,6 +9,16 @@
 //! the grace period, and a later entry's number was taken after N's. A writer
 //! that fails after taking N writes a tombstone, which readers skip at once.
 //! Cursors thus never skip an entry and listing costs O(page).
+//!
+//! **Entries that refer to something written after them.** An entry may be
+//! the commit point of a change written next to it (the event log writes
+//! `message.created` before its message, see [`crate::chat::events`]). A
+//! reader resolves such an entry ([`Log::scan_resolve`]); while what it
+//! refers to is not written yet ([`Found::NotYet`]), the reader stops before
+//! it exactly as at a gap, and passes it once the entry itself is older than
+//! the grace period. So a writer has [`WRITE_LEASE_MILLIS`] from taking its
+//! number to finish its writes, and gives up (tombstoning) past it: readers
+//! never pass something that is still going to be written.
 
 use crate::base::error::{Error, Result};
 use crate::base::time::Timestamp;
@@ -23,6 +33,26 @@ pub const GRACE_MILLIS: i64 = 5_000;
 pub const SCAN_BUDGET: u64 = 1_000;
 /// How far past a gap a reader looks for proof that the gap is old.
 const LOOKAHEAD: u64 = 32;
+/// How long after taking its number a writer may still write what the
+/// entry commits; well inside [`GRACE_MILLIS`], so that a writer that was
+/// merely slow gives up before readers pass its entry. The difference is the
+/// time one write may take in the store.
+pub const WRITE_LEASE_MILLIS: i64 = 2_000;
+
+/// What a reader makes of one entry (see [`Log::scan_resolve`]).
+#[derive(Debug, PartialEq)]
+pub enum Found<U> {
+    /// The entry shows as this item.
+    Item(U),
+    /// The entry is passed without showing anything.
+    Skip,
+    /// What the entry commits is not written yet: stop before the entry
+    /// until it is older than the grace period, then pass it.
+    NotYet,
+    /// Like [`Found::NotYet`], for a commit that may take longer than the
+    /// grace period: stop until the entry is older than this many ms.
+    NotYetWithin(i64),
+}
 
 /// Where a log lives.
 pub struct Log<'a> {
@@ -88,6 +118,22 @@ impl<'a> Log<'a> {
         written
     }
 
+    /// Writes entry `n` over whatever is there, without a tombstone on
+    /// failure: for an entry that replaces one already committed (a
+    /// tombstone would then hide a change that happened).
+    pub fn overwrite<T: Serialize>(&self, n: u64, entry: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| Error::Corrupt(e.to_string()))?;
+        Ok(self.kv.set(&(self.entry_key)(n), &bytes)?)
+    }
+
+    /// Entry `n` as stored: `None` when it is not written, `Some(None)` for
+    /// a tombstone.
+    pub fn entry(&self, n: u64) -> Result<Option<Option<Value>>> {
+        Ok(self
+            .read(n)?
+            .map(|value| (!is_tombstone(&value)).then_some(value)))
+    }
+
     /// Marks `n` as never to be written (best effort: if even this fails,
     /// readers pass `n` after the grace period).
     pub fn tombstone(&self, n: u64) {
@@ -148,19 +194,41 @@ impl<'a> Log<'a> {
         now: Timestamp,
         mut map: impl FnMut(T) -> Result<Option<U>>,
     ) -> Result<Scan<U>> {
+        self.scan_resolve(after, limit, now, |entry: T| {
+            Ok(map(entry)?.map_or(Found::Skip, Found::Item))
+        })
+    }
+
+    /// Like [`Log::scan_map`], for entries that may commit something written
+    /// after them: `resolve` may answer [`Found::NotYet`], and the scan stops
+    /// before that entry until it is older than the grace period (then it
+    /// passes it, as it passes an old gap).
+    pub fn scan_resolve<T: DeserializeOwned, U>(
+        &self,
+        after: u64,
+        limit: usize,
+        now: Timestamp,
+        mut resolve: impl FnMut(T) -> Result<Found<U>>,
+    ) -> Result<Scan<U>> {
         let head = self.head()?;
         let mut items = Vec::new();
         let mut position = after;
         let mut n = after + 1;
         while n <= head && items.len() < limit && n - after <= SCAN_BUDGET {
             match self.read(n)? {
+                Some(value) if is_tombstone(&value) => {}
                 Some(value) => {
-                    if value.get("tombstone") != Some(&Value::Bool(true)) {
-                        let entry: T = serde_json::from_value(value)
-                            .map_err(|e| Error::Corrupt(format!("log entry {n}: {e}")))?;
-                        if let Some(item) = map(entry)? {
-                            items.push(item);
-                        }
+                    let at = self.time_of(&value);
+                    let older_than =
+                        |millis: i64| at.is_some_and(|at| at < now.plus_millis(-millis));
+                    let entry: T = serde_json::from_value(value)
+                        .map_err(|e| Error::Corrupt(format!("log entry {n}: {e}")))?;
+                    match resolve(entry)? {
+                        Found::Item(item) => items.push(item),
+                        Found::Skip => {}
+                        Found::NotYet if older_than(GRACE_MILLIS) => {}
+                        Found::NotYetWithin(millis) if older_than(millis) => {}
+                        Found::NotYet | Found::NotYetWithin(_) => break,
                     }
                 }
                 None if self.gap_is_stale(n, head, now)? => {}
@@ -170,6 +238,13 @@ impl<'a> Log<'a> {
             n += 1;
         }
         Ok(Scan { items, position })
+    }
+
+    fn time_of(&self, value: &Value) -> Option<Timestamp> {
+        value
+            .get(self.time_field)
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse)
     }
 
     fn read(&self, n: u64) -> Result<Option<Value>> {
@@ -187,15 +262,15 @@ impl<'a> Log<'a> {
         let cutoff = now.plus_millis(-GRACE_MILLIS);
         for later in n + 1..=head.min(n + LOOKAHEAD) {
             if let Some(value) = self.read(later)? {
-                let at = value
-                    .get(self.time_field)
-                    .and_then(Value::as_str)
-                    .and_then(Timestamp::parse);
-                return Ok(matches!(at, Some(at) if at < cutoff));
+                return Ok(self.time_of(&value).is_some_and(|at| at < cutoff));
             }
         }
         Ok(false)
     }
+}
+
+fn is_tombstone(value: &Value) -> bool {
+    value.get("tombstone") == Some(&Value::Bool(true))
 }
 
 #[cfg(test)]
@@ -271,6 +346,29 @@ mod tests {
         log(&kv).append(|n| Entry { n, at: T0 }).unwrap();
         let scan = log(&kv).scan::<Entry>(0, 10, T0, |_| true).unwrap();
         assert_eq!(numbers(&scan), [2]);
+    }
+
+    #[test]
+    fn a_reader_stops_before_an_entry_whose_change_is_not_written_yet() {
+        let kv = MemoryStore::new();
+        for _ in 0..3 {
+            log(&kv).append(|n| Entry { n, at: T0 }).unwrap();
+        }
+        let resolve = |e: Entry| {
+            Ok(match e.n {
+                2 => Found::NotYet,
+                n => Found::Item(n),
+            })
+        };
+        let fresh = log(&kv)
+            .scan_resolve(0, 10, T0.plus_millis(100), resolve)
+            .unwrap();
+        assert_eq!(fresh.items, [1]);
+        assert_eq!(fresh.position, 1, "the cursor must stay before entry 2");
+        let later = T0.plus_millis(GRACE_MILLIS + 1);
+        let stale = log(&kv).scan_resolve(0, 10, later, resolve).unwrap();
+        assert_eq!(stale.items, [1, 3], "past the grace period it is passed");
+        assert_eq!(stale.position, 3);
     }
 
     #[test]

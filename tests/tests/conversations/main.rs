@@ -6,6 +6,7 @@
 mod access;
 mod account_events;
 mod concurrency;
+mod crash;
 mod feed;
 mod flow;
 mod idempotency;
