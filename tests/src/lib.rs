@@ -418,12 +418,17 @@ impl Tenant {
     /// The visitor id of the browser this test calls `label`: minted by
     /// `POST /v1/widget/visitors` on first use, as the widget does.
     pub fn visitor(&self, label: &str) -> String {
+        self.visitor_via(&self.api, label)
+    }
+
+    /// [`Tenant::visitor`], minted through `client` (another host, or the
+    /// same app after a restart).
+    pub fn visitor_via(&self, client: &Client, label: &str) -> String {
         let mut visitors = self.visitors.lock().unwrap();
         visitors
             .entry(label.to_string())
             .or_insert_with(|| {
-                let minted = self
-                    .api
+                let minted = client
                     .post("/v1/widget/visitors", &json!({ "site": self.site_key }))
                     .expect(201)
                     .json();

@@ -41,7 +41,8 @@ pub fn reply(tenant: &Tenant, chat: &Chat, agent: &str, text: &str) -> Reply {
 
 /// A visitor of `tenant` starts a chat on `host`.
 pub fn start_chat(host: &Host, tenant: &Tenant, visitor: &str, text: Option<&str>) -> Chat {
-    let mut body = json!({"site": tenant.site_key, "visitor": tenant.visitor(visitor)});
+    let visitor = tenant.visitor_via(&host.client(), visitor);
+    let mut body = json!({"site": tenant.site_key, "visitor": visitor});
     if let Some(text) = text {
         body["text"] = json!(text);
     }
