@@ -253,11 +253,18 @@ impl App {
         let outparam = store.data_mut().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let guest = async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            // With every pooled instance in use, this is where a request fails.
+            let proxy = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(anyhow::Error::from)
+                .context("cannot instantiate the component")?;
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, incoming, outparam)
                 .await
+                .map_err(anyhow::Error::from)
+                .context("the component trapped")
         };
         // The deadline covers the whole run, streaming the body included;
         // the epoch stops a guest that computes, this timer one that waits.
@@ -270,7 +277,7 @@ impl App {
             };
             match end {
                 Ok(Err(_)) if interrupted.load(Ordering::Relaxed) => Err(Failure::TimedOut),
-                Ok(result) => result.map_err(|e| Failure::Failed(e.into())),
+                Ok(result) => result.map_err(Failure::Failed),
                 Err(_elapsed) => Err(Failure::TimedOut),
             }
         });
@@ -289,7 +296,7 @@ impl App {
                             }
                         }
                         Ok(Err(Failure::Failed(e))) => {
-                            eprintln!("component '{id}' trapped after responding: {e:?}")
+                            eprintln!("component '{id}' failed after responding: {e:?}")
                         }
                         Err(e) => eprintln!("component '{id}' task failed: {e}"),
                     }
@@ -299,7 +306,7 @@ impl App {
             Ok(Err(code)) => Err(anyhow!("the component answered with an error: {code:?}").into()),
             Err(_) => match task.await {
                 Ok(Ok(())) => Err(anyhow!("the component never set a response").into()),
-                Ok(Err(Failure::Failed(e))) => Err(e.context("the component trapped").into()),
+                Ok(Err(Failure::Failed(e))) => Err(e.into()),
                 Ok(Err(Failure::TimedOut)) => Err(Failure::TimedOut),
                 Err(e) => Err(anyhow!("the component task failed: {e}").into()),
             },
