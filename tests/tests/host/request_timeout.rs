@@ -9,6 +9,7 @@
 //! altogether). On Spin those tests report the difference instead of failing.
 
 use edgechat_tests::{Host, HostOptions, Reply, in_parallel, on_real_spin};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 fn probe_with_timeout(seconds: &str) -> Host {
@@ -163,4 +164,35 @@ fn a_request_beyond_the_instance_pool_is_a_500_problem() {
         reply.expect(200);
     }
     client.get("/probe/static").expect(200);
+}
+
+/// With no timeout a spinning guest runs until the host stops, but the host
+/// still stops: SIGTERM drains for at most 10 s, and a guest that yields at
+/// every epoch tick can then be dropped. (Spin's spinning workers never
+/// yield, so it does not exit; on Spin this only reports.)
+#[test]
+fn sigterm_stops_the_host_while_guests_spin() {
+    if on_real_spin() {
+        eprintln!("known difference: Spin's worker threads never leave a spinning WASIp2 guest");
+        return;
+    }
+    let host = HostOptions::probe().start();
+    // Two requests that are never answered: the host goes away under them.
+    let addr = host.base.trim_start_matches("http://").to_string();
+    let _spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream
+                .write_all(b"GET /spin-forever HTTP/1.1\r\nhost: x\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // Sent after the spinners, served alongside them.
+    let client = host.client();
+    for _ in 0..3 {
+        client.get("/probe/static").expect(200);
+    }
+    let status = host.terminate();
+    assert!(status.success(), "exit status {status}");
 }
