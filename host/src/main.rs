@@ -6,6 +6,7 @@
 //! ```text
 //! edgechat-host up [--build] [--listen 127.0.0.1:3000] [--state-dir .spin]
 //!                  [--runtime-config-file runtime-config.toml] [-f spin.toml]
+//!                  [--request-timeout <seconds>]
 //! ```
 
 mod bindings;
@@ -13,6 +14,8 @@ mod cache;
 mod kv;
 mod manifest;
 mod outbound;
+mod problem;
+mod request_timeout;
 mod routing;
 mod runtime_config;
 mod server;
@@ -60,6 +63,12 @@ pub struct UpArgs {
     /// The manifest.
     #[arg(short = 'f', long = "from", default_value = "spin.toml")]
     pub manifest: PathBuf,
+    /// How long a request may keep its component running, computing or
+    /// waiting, before it is stopped and answered 500: whole seconds (`30`,
+    /// `30s`) or a range (`10..30s`) each request draws from. No limit by
+    /// default, as in Spin (which applies it to WASIp3 components only).
+    #[arg(long, value_name = "REQUEST_TIMEOUT")]
+    pub request_timeout: Option<request_timeout::RequestTimeout>,
 }
 
 #[tokio::main]

@@ -3,23 +3,27 @@
 //! Each component is compiled once (or loaded from the cache) and
 //! pre-instantiated; every request gets a fresh instance from the pooling
 //! allocator, as in Spin. A guest trap answers 500 and is logged; it never
-//! takes the host down.
+//! takes the host down. A guest that runs past `--request-timeout` is
+//! stopped (see `request_timeout`). Whatever the runtime answers itself is
+//! problem+json (see `problem`).
 
 use crate::bindings::SpinHost;
 use crate::kv::KvStores;
 use crate::manifest::Manifest;
 use crate::outbound::{AllowedHost, OutboundHooks};
+use crate::request_timeout::RequestTimeout;
 use crate::routing::{RouteMatch, Router};
 use crate::state::{ComponentContext, HostState};
 use anyhow::{Context, Result, anyhow};
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::WasiCtx;
@@ -43,7 +47,28 @@ pub struct App {
     by_id: HashMap<String, usize>,
     router: Router,
     kv: Arc<KvStores>,
+    request_timeout: Option<RequestTimeout>,
     this: Weak<App>,
+}
+
+/// Why a component gave no response.
+enum Failure {
+    /// Stopped at the request timeout.
+    TimedOut,
+    /// Anything else: a trap, an instantiation error, no response set.
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Failed(e)
+    }
+}
+
+impl From<wasmtime::Error> for Failure {
+    fn from(e: wasmtime::Error) -> Self {
+        Failure::Failed(e.into())
+    }
 }
 
 /// Where the app listens, for Spin's URL headers.
@@ -59,8 +84,10 @@ impl App {
         variables: HashMap<String, HashMap<String, String>>,
         kv: KvStores,
         cache_dir: &Path,
+        request_timeout: Option<RequestTimeout>,
     ) -> Result<Arc<App>> {
         let engine = engine()?;
+        crate::request_timeout::start_epoch_ticker(&engine);
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::add_only_http_to_linker_async(&mut linker)?;
@@ -115,6 +142,7 @@ impl App {
             by_id,
             router,
             kv: Arc::new(kv),
+            request_timeout,
             this: this.clone(),
         }))
     }
@@ -128,20 +156,18 @@ impl App {
     ) -> Response<Body> {
         let path = req.uri().path().to_string();
         let Some(route) = self.router.find(&path) else {
-            return plain(StatusCode::NOT_FOUND, "Not Found\n");
+            return crate::problem::no_route();
         };
         // Spin (3.6, 4.0) copies header values into the component as text
-        // and fails the request, 500 with an empty body, when one is not
-        // UTF-8: refuse it the same way, before the component runs.
+        // and fails the request, a 500, when one is not UTF-8: refuse it
+        // the same way, before the component runs.
         if let Some((name, _)) = req
             .headers()
             .iter()
             .find(|(_, value)| std::str::from_utf8(value.as_bytes()).is_err())
         {
             eprintln!("request refused: the value of header '{name}' is not UTF-8 (as Spin does)");
-            let mut response = plain(StatusCode::INTERNAL_SERVER_ERROR, "");
-            response.headers_mut().remove(http::header::CONTENT_TYPE);
-            return response;
+            return crate::problem::component_failed();
         }
         let mut req = req.map(|body| {
             body.map_err(|e| ErrorCode::InternalError(Some(e.to_string())))
@@ -175,18 +201,30 @@ impl App {
         let id = component.context.id.clone();
         match self.instantiate_and_handle(component, req).await {
             Ok(response) => response,
-            Err(e) => {
+            Err(Failure::TimedOut) => {
+                eprintln!("{}", self.timed_out_message(&id, "before it answered"));
+                crate::problem::timed_out()
+            }
+            Err(Failure::Failed(e)) => {
                 eprintln!("component '{id}' failed: {e:#}");
-                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n")
+                crate::problem::component_failed()
             }
         }
+    }
+
+    fn timed_out_message(&self, id: &str, when: &str) -> String {
+        let timeout = self
+            .request_timeout
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        format!("component '{id}' ran past the request timeout ({timeout}) {when}; it was stopped")
     }
 
     async fn instantiate_and_handle(
         &self,
         component: &LoadedComponent,
         req: Request<Body>,
-    ) -> Result<Response<Body>> {
+    ) -> Result<Response<Body>, Failure> {
         let context = component.context.clone();
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
@@ -206,48 +244,85 @@ impl App {
             kv: self.kv.clone(),
         };
         let mut store = Store::new(component.pre.engine(), state);
+        // The clock starts when the request reaches the component, as
+        // Spin's does when it hands a WASIp3 instance its task.
+        let deadline = self.request_timeout.map(|t| Instant::now() + t.pick());
+        let interrupted = crate::request_timeout::arm(&mut store, deadline);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store.data_mut().new_incoming_request(Scheme::Http, req)?;
         let outparam = store.data_mut().new_response_outparam(sender)?;
         let pre = component.pre.clone();
-        let task = tokio::task::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
+        let guest = async move {
+            // With every pooled instance in use, this is where a request fails.
+            let proxy = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(anyhow::Error::from)
+                .context("cannot instantiate the component")?;
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, incoming, outparam)
                 .await
+                .map_err(anyhow::Error::from)
+                .context("the component trapped")
+        };
+        // The deadline covers the whole run, streaming the body included;
+        // the epoch stops a guest that computes, this timer one that waits.
+        // Either way the store goes with the task, and its instance back to
+        // the pool.
+        let task = tokio::task::spawn(async move {
+            let end = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), guest).await,
+                None => Ok(guest.await),
+            };
+            match end {
+                Ok(Err(_)) if interrupted.load(Ordering::Relaxed) => Err(Failure::TimedOut),
+                Ok(result) => result.map_err(Failure::Failed),
+                Err(_elapsed) => Err(Failure::TimedOut),
+            }
         });
         match receiver.await {
             Ok(Ok(response)) => {
                 // The guest may still be streaming the body: report a trap
-                // that happens after the headers went out.
+                // or a timeout that happens after the headers went out.
                 let id = context.id.clone();
+                let app = self.this.clone();
                 tokio::spawn(async move {
                     match task.await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => eprintln!("component '{id}' trapped after responding: {e:?}"),
+                        Ok(Err(Failure::TimedOut)) => {
+                            if let Some(app) = app.upgrade() {
+                                eprintln!("{}", app.timed_out_message(&id, "after responding"));
+                            }
+                        }
+                        Ok(Err(Failure::Failed(e))) => {
+                            eprintln!("component '{id}' failed after responding: {e:?}")
+                        }
                         Err(e) => eprintln!("component '{id}' task failed: {e}"),
                     }
                 });
                 Ok(response)
             }
-            Ok(Err(code)) => Err(anyhow!("the component answered with an error: {code:?}")),
+            Ok(Err(code)) => Err(anyhow!("the component answered with an error: {code:?}").into()),
             Err(_) => match task.await {
-                Ok(Ok(())) => Err(anyhow!("the component never set a response")),
-                Ok(Err(e)) => Err(anyhow::Error::from(e).context("the component trapped")),
-                Err(e) => Err(anyhow!("the component task failed: {e}")),
+                Ok(Ok(())) => Err(anyhow!("the component never set a response").into()),
+                Ok(Err(Failure::Failed(e))) => Err(e.into()),
+                Ok(Err(Failure::TimedOut)) => Err(Failure::TimedOut),
+                Err(e) => Err(anyhow!("the component task failed: {e}").into()),
             },
         }
     }
 }
 
-/// The engine: async host calls, pooling allocation (falling back to
-/// on-demand where the machine cannot reserve the pool's address space).
+/// The engine: async host calls, epoch interruption (as in Spin, which
+/// enables it too), pooling allocation (falling back to on-demand where the
+/// machine cannot reserve the pool's address space).
 fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    config.epoch_interruption(true);
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(1_000)
+    pool.total_component_instances(instance_count()?)
         .total_core_instances(4_000)
         .total_memories(2_000)
         .total_tables(2_000)
@@ -270,6 +345,24 @@ fn engine() -> Result<Engine> {
             Ok(Engine::new(&config)?)
         }
     }
+}
+
+/// How many component instances may be live at once, i.e. how many requests
+/// run concurrently: Spin's `SPIN_WASMTIME_INSTANCE_COUNT`, which defaults to
+/// `SPIN_MAX_INSTANCE_COUNT`, which defaults to 1,000. A request beyond it
+/// fails to instantiate and answers 500, as on Spin.
+fn instance_count() -> Result<u32> {
+    let from_env = |name: &str| -> Result<Option<u32>> {
+        match std::env::var(name) {
+            Ok(value) => value
+                .parse()
+                .map(Some)
+                .map_err(|e| anyhow!("cannot parse {name}={value:?}: {e}")),
+            Err(_) => Ok(None),
+        }
+    };
+    let max = from_env("SPIN_MAX_INSTANCE_COUNT")?.unwrap_or(1_000);
+    Ok(from_env("SPIN_WASMTIME_INSTANCE_COUNT")?.unwrap_or(max))
 }
 
 /// Sets the headers Spin gives every component request.
@@ -314,18 +407,4 @@ fn set_spin_headers(
             headers.insert(name, value);
         }
     }
-}
-
-/// A plain-text response from the host itself.
-pub fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let body = Full::new(Bytes::from_static(text.as_bytes()))
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain"),
-    );
-    response
 }

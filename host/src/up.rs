@@ -8,7 +8,7 @@ use crate::server::{App, Listening};
 use anyhow::{Context, Result, bail};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -19,6 +19,15 @@ use tokio::net::TcpListener;
 
 /// How long in-flight requests may run on after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client has to send a request's whole header block, counted
+/// from when the connection opens or its previous response was sent: so it
+/// is also how long an idle keep-alive connection stays open. hyper's default
+/// for this timer (Spin sets no timer, so a connection that never finishes
+/// its headers stays open there for good). A request being served, a
+/// long-poll included, is not idle: the timer runs only while the server
+/// waits for headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(args: UpArgs) -> Result<()> {
     let mut manifest = Manifest::load(&args.manifest)?;
@@ -38,7 +47,13 @@ pub async fn run(args: UpArgs) -> Result<()> {
         None => RuntimeConfig::default(),
     };
     let kv = key_value_stores(&manifest, &runtime_config, &args).await?;
-    let app = App::load(&manifest, variables, kv, &compile_cache_dir(&args))?;
+    let app = App::load(
+        &manifest,
+        variables,
+        kv,
+        &compile_cache_dir(&args),
+        args.request_timeout,
+    )?;
 
     let listener = TcpListener::bind(args.listen)
         .await
@@ -92,6 +107,8 @@ async fn serve(listener: TcpListener, app: Arc<App>, listening: Listening) -> Re
                 });
                 let connection = http1::Builder::new()
                     .keep_alive(true)
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {

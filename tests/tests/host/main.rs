@@ -3,9 +3,12 @@
 //! traps, start-up failures and shutdown. One test binary; one host per test.
 
 mod concurrency;
+mod connections;
 mod health;
+mod host_answers;
 mod key_value;
 mod lifecycle;
 mod outbound;
+mod request_timeout;
 mod routing;
 mod variables;
