@@ -26,12 +26,17 @@
 //!   describes their syntax, which the fuzzer's negative cases exercise.
 //!   `wait` is drawn from {0, 0.2} seconds in generated cases so that
 //!   long-polls do not hold the run for 30 s each.
-//! - **422 on an `Idempotency-Key` reused with another request** is a
-//!   schema-valid request refused because of state (the fuzzer reuses keys),
-//!   like a 409; it is accepted as such on the operations that take the key.
+//!   Where the valid values are only the app's (cursors, a future `until`),
+//!   the coverage phase, which knows only the schema, runs negative cases.
+//! - **What a schema cannot state is allowed by name, per operation**: 422
+//!   for an `Idempotency-Key` reused with another request (state, like a
+//!   409; the fuzzer reuses keys), and 400 for the few rules across fields
+//!   that the document says in prose ([`CROSS_FIELD_RULES`]). Negative cases
+//!   stay strict everywhere; a 413 counts as refusing them.
 //! - **Bounded and repeatable.** `--generation-deterministic` (fixed inputs,
-//!   no example database), one worker, a fixed number of cases per
-//!   operation, and a deadline on the whole process.
+//!   no example database), a fixed number of cases per operation, two
+//!   workers (every answer the document allows is accepted whatever order
+//!   the operations run in), and a deadline on the whole process.
 //! - **Being redesigned elsewhere**, and left out here until then:
 //!   `POST /v1/widget/identify`, `POST /v1/widget/conversations`,
 //!   `GET /v1/widget/visibility`.
