@@ -33,6 +33,22 @@ if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 fi
 
+# The api suite's fuzz test (tests/tests/api/schemathesis.rs) runs
+# schemathesis from a virtualenv of its own, every package pinned.
+st_venv="$HOME/.cache/edgechat/schemathesis"
+st_pins=tests/tests/api/schemathesis/requirements.txt
+st_version=$(sed -n 's/^schemathesis==//p' "$st_pins")
+if ! "$st_venv/bin/st" --version 2>/dev/null | grep -qx "st, version $st_version"; then
+  say "installing schemathesis $st_version"
+  python3 -m venv "$st_venv" 2>/dev/null || {
+    # Debian's python3 leaves venv (ensurepip) to a package of its own.
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$st_venv"
+  }
+  "$st_venv/bin/pip" install --quiet --disable-pip-version-check -r "$st_pins"
+fi
+
 # --- Rust --------------------------------------------------------------------
 # rust-toolchain.toml names the target, but rustup only adds targets when it
 # installs a toolchain, not to one that is already there.

@@ -134,6 +134,10 @@ pub fn parse_put(path_id: &str, body: &Value) -> Result<(CustomerId, CustomerInp
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
                 Some(Some(ExternalId::Number(n.clone())))
             }
+            Some(Value::String(s)) if s.contains('\0') => {
+                errors.add("id", crate::base::input::NUL_REFUSED);
+                None
+            }
             Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= MAX_EXTERNAL_ID_LEN => {
                 Some(Some(ExternalId::Text(s.clone())))
             }
@@ -187,6 +191,10 @@ fn parse_labels(value: Option<&Value>, errors: &mut Errors) -> Option<Vec<String
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
         match item {
+            Value::String(s) if s.contains('\0') => {
+                errors.add(format!("labels[{i}]"), crate::base::input::NUL_REFUSED);
+                ok = false;
+            }
             Value::String(s) if (1..=MAX_LABEL_LEN).contains(&s.chars().count()) => {
                 if !labels.contains(s) {
                     labels.push(s.clone());

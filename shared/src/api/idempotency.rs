@@ -83,7 +83,7 @@ pub enum Begin {
 
 /// Checks the header value: 1–255 visible ASCII characters.
 pub fn parse_key(value: &str) -> Result<&str> {
-    if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| (0x21..0x7f).contains(&b)) {
         return Err(Error::field(
             "Idempotency-Key",
             "must be 1 to 255 visible ASCII characters",

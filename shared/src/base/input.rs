@@ -9,6 +9,9 @@ use crate::base::problem::FieldError;
 use crate::base::strict_json::{self, StrictError};
 use serde_json::{Map, Value};
 
+/// Why a text holding U+0000 is refused.
+pub const NUL_REFUSED: &str = "must not contain the character U+0000";
+
 /// The largest request body accepted (64 KiB); larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -59,6 +62,28 @@ pub fn json_body(content_type: Option<&str>, body: &[u8]) -> Result<Value> {
             e.column()
         )),
     })
+}
+
+/// Checks the body of a request that takes none (`POST …/close`): nothing,
+/// or `{}`. Anything else is refused rather than ignored, so that a client
+/// that thinks it is sending options learns that they do nothing; a body
+/// that is there is held to [`json_body`]'s rules (413, 415, 400).
+pub fn no_body(content_type: Option<&str>, body: &[u8]) -> Result<()> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match json_body(content_type, body)? {
+        Value::Object(map) if map.is_empty() => Ok(()),
+        Value::Object(map) => Err(Error::Invalid(
+            map.keys()
+                .map(|name| FieldError {
+                    field: name.clone(),
+                    message: "is not a field of this request, which takes no body".into(),
+                })
+                .collect(),
+        )),
+        _ => Err(Error::field("body", "must be absent or {}")),
+    }
 }
 
 /// The 413 error for a body over [`MAX_BODY_BYTES`].
@@ -241,7 +266,11 @@ impl<'a> Object<'a> {
             Some(Value::String(s)) => {
                 let s = s.trim();
                 let len = s.chars().count();
-                if len == 0 {
+                if s.contains('\0') {
+                    // Breaks C-string consumers downstream (logs, CRMs).
+                    errors.add(self.path_of(name), NUL_REFUSED);
+                    None
+                } else if len == 0 {
                     errors.add(self.path_of(name), "must not be empty");
                     None
                 } else if len > max {
@@ -362,6 +391,26 @@ mod tests {
             json_body(Some("application/json"), b"{\"a\":1}").unwrap()["a"],
             1
         );
+    }
+
+    #[test]
+    fn a_request_without_a_body_takes_nothing_or_an_empty_object() {
+        let json = Some("application/json");
+        assert_eq!(no_body(None, b""), Ok(()));
+        assert_eq!(no_body(json, b" \n"), Ok(()));
+        assert_eq!(no_body(json, b"{}"), Ok(()));
+        let Err(Error::Invalid(fields)) = no_body(json, br#"{"reason": "spam"}"#) else {
+            panic!("a field must be refused");
+        };
+        assert_eq!(fields[0].field, "reason");
+        assert_eq!(
+            no_body(json, b"[null, null]"),
+            Err(Error::field("body", "must be absent or {}"))
+        );
+        assert!(matches!(
+            no_body(Some("text/plain"), b"{}"),
+            Err(Error::UnsupportedMediaType(_))
+        ));
     }
 
     #[test]

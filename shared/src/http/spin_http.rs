@@ -129,6 +129,11 @@ impl Ctx {
         json_body(&self.req)
     }
 
+    /// Refuses a body on a route that takes none ([`input::no_body`]).
+    pub fn no_body(&self) -> Result<(), Error> {
+        input::no_body(self.header("content-type"), self.req.body())
+    }
+
     /// `?cursor=&limit=`, with `limit` from 1 to `max` (`default` if absent).
     pub fn page(&self, default: usize, max: usize) -> Result<PageQuery, Error> {
         Ok(PageQuery {

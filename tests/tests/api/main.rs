@@ -12,6 +12,7 @@ mod isolation;
 mod manifest;
 mod openapi;
 mod scale_out;
+mod schemathesis;
 mod secrets;
 mod tokens;
 

@@ -6,8 +6,10 @@ use edgechat::spin_http::{self, Ctx};
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
-    let page = ctx.page(agents::DEFAULT_PAGE, agents::MAX_PAGE)?;
+    // Who asks comes first: a stranger learns nothing, not even that the
+    // query is malformed.
     let caller = ctx.caller()?;
+    let page = ctx.page(agents::DEFAULT_PAGE, agents::MAX_PAGE)?;
     let items = agents::list(
         ctx.store()?,
         &caller.account,

@@ -1,5 +1,6 @@
 //! `GET /healthz[?deep=true]` → `{status, version, kv}`: proves the component
-//! runs and its store answers (503 problem when it does not).
+//! runs and its store answers (503 problem when it does not); a `deep` that
+//! is not `true`, `1`, `false` or `0` is a 400 naming it.
 
 use edgechat::error::Error;
 use edgechat::keys;
@@ -10,11 +11,7 @@ use edgechat::store::{KeyValue, StoreResult};
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
-    let deep = ctx
-        .req
-        .query()
-        .split('&')
-        .any(|pair| pair == "deep=true" || pair == "deep=1");
+    let deep = deep(ctx.query("deep").as_deref())?;
     Ok(match probe(deep) {
         Ok(kv) => spin_http::json(
             200,
@@ -30,6 +27,16 @@ pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
             spin_http::problem(&Problem::unavailable("the key-value store did not answer"))
         }
     })
+}
+
+/// `?deep=`: a monitor that asks for a deep probe and misspells it must
+/// hear so, not get a shallow "ok" it takes for a write check.
+fn deep(param: Option<&str>) -> Result<bool, Error> {
+    match param {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(Error::field("deep", "must be true, 1, false or 0")),
+    }
 }
 
 /// A shallow probe reads one key; a deep one also writes, reads back and

@@ -1,12 +1,12 @@
 //! `GET /demo?site=` → the demo page (ETag; `If-None-Match` gets 304); 400
-//! when `site` is too long to be a site key. The page is served with a
-//! strict CSP (scripts and connections only from this origin), may not be
-//! framed, and sends no referrer (its URL carries the site key).
+//! naming `site` when it is longer than 64 characters (no site key is). The
+//! page is served with a strict CSP (scripts and connections only from this
+//! origin), may not be framed, and sends no referrer (its URL carries the
+//! site key).
 
 use super::asset;
 use edgechat::error::Error;
-use edgechat::problem::Problem;
-use edgechat::spin_http::{self, Ctx};
+use edgechat::spin_http::Ctx;
 use spin_sdk::http::Response;
 
 /// The demo page.
@@ -22,11 +22,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
-    if ctx.query("site").is_some_and(|s| s.len() > 64) {
-        return Ok(spin_http::problem(&Problem::new(
-            400,
-            "site: is not a site key",
-        )));
+    if ctx.query("site").is_some_and(|s| s.chars().count() > 64) {
+        return Err(Error::field(
+            "site",
+            "is not a site key (at most 64 characters)",
+        ));
     }
     let mut page = asset(ctx, DEMO_HTML, "text/html; charset=utf-8", "no-cache");
     page.set_header("content-security-policy", CONTENT_SECURITY_POLICY);
