@@ -20,9 +20,11 @@
 //! visitor token at once.
 //!
 //! Decisions:
-//! - A token names **one conversation**. The `visitor` id is not a secret
-//!   (anyone can send any id to start a chat), so a token for a visitor's
-//!   conversation must not open that visitor's other conversations.
+//! - A token names **one conversation**: a visitor id is a bearer of sorts
+//!   (it sits in the browser's storage), so a token for one of a visitor's
+//!   conversations must not open the others.
+//! - A token keeps working after its conversation is closed: a visitor
+//!   message reopens it (see `chat::conversations`).
 //! - Tokens expire after [`TOKEN_TTL_MILLIS`] (24 h); the widget starts a new
 //!   conversation after that.
 //! - A bad, tampered or expired token is 401 with `WWW-Authenticate: Bearer`;
