@@ -325,6 +325,17 @@ pub fn start(
     })
 }
 
+/// The conversation at `path_id` if the visitor token opens it and its
+/// browser started it; 404 otherwise, as for one that does not exist.
+fn require_visitors(kv: &dyn KeyValue, visitor: &Visitor, path_id: &str) -> Result<Conversation> {
+    visitor.conversation(path_id)?;
+    let conversation = require(kv, &visitor.account, path_id)?;
+    if !conversation.started_by(&visitor.customer) {
+        return Err(not_found(path_id));
+    }
+    Ok(conversation)
+}
+
 /// One conversation, as the integration API shows it.
 pub fn get(kv: &dyn KeyValue, account: &AccountId, id: &str) -> Result<View> {
     let conversation = require(kv, account, id)?;
@@ -340,12 +351,8 @@ pub fn post_visitor_message(
     path_id: &str,
     text: &str,
 ) -> Result<Message> {
-    let id = visitor.conversation(path_id)?;
-    let account = &visitor.account;
-    let conversation = require(kv, account, path_id)?;
-    if !conversation.started_by(&visitor.customer) {
-        return Err(not_found(path_id));
-    }
+    let conversation = require_visitors(kv, visitor, path_id)?;
+    let (id, account) = (conversation.id.clone(), &visitor.account);
     let actor = Actor::Visitor(visitor.customer.to_string());
     if conversation.status == Status::Closed {
         reopen(kv, clock, account, &actor, &id)?;
@@ -379,12 +386,8 @@ pub fn visitor_messages(
     query: &longpoll::Query,
     sleep: &dyn Fn(),
 ) -> Result<Page<Message>> {
-    let id = visitor.conversation(path_id)?;
-    let conversation = require(kv, &visitor.account, path_id)?;
-    if !conversation.started_by(&visitor.customer) {
-        return Err(not_found(path_id));
-    }
-    messages::page(kv, clock, &visitor.account, &id, query, sleep)
+    let conversation = require_visitors(kv, visitor, path_id)?;
+    messages::page(kv, clock, &visitor.account, &conversation.id, query, sleep)
 }
 
 /// The messages of a conversation after the query's cursor, for the
