@@ -70,14 +70,14 @@ pub const WINDOW_MILLIS: i64 = 15_000;
 const MARGIN_MILLIS: i64 = 1_000;
 /// How often the dispatcher looks for new events.
 pub const POLL_MILLIS: u64 = 20;
+/// How often it looks when no account has an endpoint.
+const IDLE_MILLIS: u64 = 250;
 /// How often it re-reads the endpoints (new, changed, deleted ones).
 const REFRESH_MILLIS: i64 = 1_000;
 /// Retries waiting per endpoint before new events wait in the log.
 pub const MAX_RETRIES: usize = 500;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER_MILLIS: i64 = 24 * 60 * 60 * 1000;
-/// Longest `?wait=` of a dispatch request, in seconds.
-pub const MAX_WAIT_SECONDS: u64 = 60;
 
 /// What delivery is configured with (Spin variables).
 #[derive(Debug, Clone)]
@@ -230,9 +230,11 @@ impl<'a, T: Transport> Dispatcher<'a, T> {
         let mut flights: FuturesUnordered<Flight<'_>> = FuturesUnordered::new();
         let mut summary = Summary::default();
         let mut refreshed: Option<Timestamp> = None;
+        let mut first_pass = true;
         loop {
             let now = self.clock.now();
-            let open = now < deadline;
+            // The first pass always runs: `wait=0` is one pass over what is due.
+            let open = std::mem::take(&mut first_pass) || now < deadline;
             if !open && flights.is_empty() {
                 break;
             }
@@ -256,7 +258,16 @@ impl<'a, T: Transport> Dispatcher<'a, T> {
                 }
             }
             let landed = if flights.is_empty() {
-                self.transport.sleep(POLL_MILLIS).await;
+                if self.clock.now() >= deadline {
+                    break;
+                }
+                // Nothing to deliver for at all: look again less often.
+                let idle = if workers.is_empty() {
+                    IDLE_MILLIS
+                } else {
+                    POLL_MILLIS
+                };
+                self.transport.sleep(idle).await;
                 None
             } else {
                 let next = flights.next();

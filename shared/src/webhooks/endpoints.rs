@@ -210,7 +210,7 @@ fn parse(body: &Value, allow_insecure: bool, fields: &[&str]) -> Result<Input> {
     match object.get("url") {
         None if body.get("url").is_some() => errors.add("url", "must not be null"),
         None => {}
-        Some(Value::String(url)) => match urls::check(url.trim(), allow_insecure) {
+        Some(Value::String(url)) => match urls::check(url, allow_insecure) {
             Ok(url) => input.url = Some(url),
             Err(message) => errors.add("url", message),
         },

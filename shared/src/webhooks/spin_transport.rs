@@ -98,3 +98,34 @@ impl Future for Sleep {
         Poll::Pending
     }
 }
+
+/// Runs a future to completion inside a (synchronous) route handler: the
+/// request was read already, so nothing else of the component is waiting.
+pub fn block_on<T>(future: impl Future<Output = T>) -> T {
+    spin_executor::run(future)
+}
+
+/// The delivery settings from the component's Spin variables.
+pub fn config() -> Result<crate::webhooks::dispatch::Config, crate::base::error::Error> {
+    use crate::base::error::Error;
+    use crate::spin_http::variable;
+    use crate::webhooks::deliveries::Schedule;
+    let bad = |name: &str, why: String| Error::Corrupt(format!("variable {name}: {why}"));
+    let schedule = Schedule::parse(&variable("webhook_retry_schedule")?)
+        .map_err(|e| bad("webhook_retry_schedule", e))?;
+    let disable_after = Schedule::parse(&variable("webhook_disable_after")?)
+        .ok()
+        .and_then(|s| (s.0.len() == 1).then(|| s.0[0]))
+        .ok_or_else(|| bad("webhook_disable_after", "one duration, e.g. 120h".into()))?;
+    Ok(crate::webhooks::dispatch::Config {
+        signing_key: variable("signing_key")?.into_bytes(),
+        schedule,
+        disable_after_millis: disable_after,
+    })
+}
+
+/// Whether the operator allows `http://` and private-address endpoint URLs
+/// (`webhook_allow_insecure_urls = "true"`; for tests only).
+pub fn allow_insecure_urls() -> Result<bool, crate::base::error::Error> {
+    Ok(crate::spin_http::variable("webhook_allow_insecure_urls")?.trim() == "true")
+}

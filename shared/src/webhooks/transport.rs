@@ -84,6 +84,9 @@ pub async fn send_signed(
     let timestamp = at.millis().div_euclid(1_000);
     let headers = vec![
         ("content-type".to_string(), "application/json".to_string()),
+        // Declared, not chunked: many receivers (and frameworks) read only
+        // a body whose length they are told.
+        ("content-length".to_string(), body.len().to_string()),
         ("user-agent".to_string(), "edgechat-webhooks/1".to_string()),
         ("webhook-id".to_string(), webhook_id.to_string()),
         ("webhook-timestamp".to_string(), timestamp.to_string()),

@@ -28,6 +28,10 @@ pub fn check(text: &str, allow_insecure: bool) -> Result<String, String> {
     if text.chars().count() > MAX_URL_LEN {
         return Err(format!("must be at most {MAX_URL_LEN} characters"));
     }
+    // The WHATWG parser would quietly drop them; what is stored is what was sent.
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
     let url = Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?;
     match url.scheme() {
         "https" => {}
@@ -149,6 +153,8 @@ mod tests {
             "not a url",
             "",
             "https://",
+            " https://example.com/",
+            "https://exa\tmple.com/",
         ] {
             assert!(check(bad, true).is_err(), "{bad}");
         }
