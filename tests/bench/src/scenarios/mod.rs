@@ -10,11 +10,13 @@
 //!   [`Findings`]: lines to print and checks against the issues' targets.
 //!
 //! Adding one is a new entry in [`all`] and its function in the module of its
-//! area: [`api`] (integration API), [`conversations`], [`widget`].
+//! area: [`api`] (integration API), [`conversations`], [`widget`],
+//! [`webhooks`].
 
 mod api;
 mod conversations;
 mod seed;
+mod webhooks;
 mod widget;
 
 use crate::floor::STATIC_BODY;
@@ -141,6 +143,8 @@ pub enum Server {
 pub struct HostApp {
     pub manifest: &'static str,
     pub variables: &'static [(&'static str, &'static str)],
+    /// Flags of `edgechat-host up` beyond the bench's own.
+    pub args: &'static [&'static str],
 }
 
 /// The main app's admin token (creates accounts).
@@ -152,11 +156,25 @@ pub const MAIN_APP: HostApp = HostApp {
         ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
     ],
+    args: &[],
+};
+
+/// The main app delivering webhooks by itself (`--tick`), to the bench's
+/// loopback receiver.
+pub const WEBHOOK_APP: HostApp = HostApp {
+    manifest: "spin.toml",
+    variables: &[
+        ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
+        ("SPIN_VARIABLE_WEBHOOK_ALLOW_INSECURE_URLS", "true"),
+    ],
+    args: &["--tick", "/api/v1/webhook-dispatch?wait=20"],
 };
 
 pub const PROBE_APP: HostApp = HostApp {
     manifest: "tests/apps/probe/spin.toml",
     variables: &[("SPIN_VARIABLE_SECRET_WORD", "bench")],
+    args: &[],
 };
 
 impl Server {
@@ -197,6 +215,7 @@ pub fn all() -> Vec<Scenario> {
     scenarios.extend(api::scenarios(main));
     scenarios.extend(conversations::scenarios(main));
     scenarios.extend(widget::scenarios(main));
+    scenarios.extend(webhooks::scenarios(Server::Host(WEBHOOK_APP)));
     scenarios
 }
 
