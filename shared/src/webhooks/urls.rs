@@ -17,7 +17,7 @@
 //! - No user name or password in the URL (they would be stored and shown
 //!   in every listing), no fragment, at most [`MAX_URL_LEN`] characters.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
 
 /// Longest accepted URL.
@@ -84,14 +84,6 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     let unique_local = first & 0xfe00 == 0xfc00; // fc00::/7 (incl. fd00:ec2::254)
     let link_local = first & 0xffc0 == 0xfe80; // fe80::/10
     !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || unique_local || link_local)
-}
-
-/// Whether `ip` is an address a webhook may be delivered to by default.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => is_public_v6(v6),
-    }
 }
 
 #[cfg(test)]

@@ -127,6 +127,9 @@ def main():
     parser.add_argument("--state", required=True)
     args = parser.parse_args()
     STATE = args.state
+    # socketserver's default backlog of 5 would make a fan-out of 50
+    # concurrent deliveries wait on TCP retransmissions.
+    ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print(f"listening on {server.server_address[1]}", flush=True)
