@@ -316,3 +316,33 @@ fn dispatch_is_for_the_operator_only() {
         .send("POST", "/api/v1/webhook-dispatch?wait=600", &[], None)
         .invalid_fields();
 }
+
+#[test]
+fn without_a_token_every_call_is_401_before_its_body_is_read() {
+    let host = HostOptions::app().start();
+    let tenant = host.tenant("Acme");
+    let created = tenant
+        .api
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": "https://hooks.example.com/in"}),
+        )
+        .expect(201)
+        .json();
+    let path = format!("/api/v1/webhooks/{}", created["id"].as_str().unwrap());
+    let stranger = host.client();
+    for (method, route, body) in [
+        ("POST", format!("{path}/replay"), json!({"since": "0"})),
+        ("POST", format!("{path}/rotate-secret"), json!({"x": 1})),
+        ("POST", format!("{path}/test"), json!({"x": 1})),
+        (
+            "POST",
+            format!("{path}/deliveries/1/retry"),
+            json!({"x": 1}),
+        ),
+        ("PATCH", path.clone(), json!({"url": 5})),
+        ("POST", "/api/v1/webhooks".to_string(), json!({"url": 5})),
+    ] {
+        stranger.json(method, &route, &body).expect_problem(401);
+    }
+}

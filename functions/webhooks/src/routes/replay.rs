@@ -9,13 +9,9 @@ use edgechat::webhooks::dispatch;
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    // Who is asking, before what is asked: a stranger learns nothing.
+    let caller = ctx.caller()?;
     let since = dispatch::parse_since(&ctx.json_body()?)?;
-    let accepted = dispatch::replay(
-        ctx.store()?,
-        &SystemClock,
-        ctx.caller()?,
-        ctx.param("id"),
-        since,
-    )?;
+    let accepted = dispatch::replay(ctx.store()?, &SystemClock, caller, ctx.param("id"), since)?;
     Ok(spin_http::json(202, &accepted))
 }

@@ -9,8 +9,8 @@ use edgechat::webhooks::spin_transport::{self, SpinTransport};
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
-    ctx.no_body()?;
     let (kv, caller) = (ctx.store()?, ctx.caller()?);
+    ctx.no_body()?;
     let config = spin_transport::config()?;
     let attempt = spin_transport::block_on(dispatch::retry(
         kv,

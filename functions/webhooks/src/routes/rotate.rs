@@ -8,12 +8,13 @@ use edgechat::webhooks::endpoints;
 use spin_sdk::http::Response;
 
 pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
+    let caller = ctx.caller()?;
     ctx.no_body()?;
     let key = spin_http::variable("signing_key")?;
     let (endpoint, secret) = endpoints::rotate(
         ctx.store()?,
         &SystemClock,
-        ctx.caller()?,
+        caller,
         ctx.param("id"),
         key.as_bytes(),
     )?;
