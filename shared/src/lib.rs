@@ -16,7 +16,7 @@
 //! - [`api`], the integration API: [`accounts`], [`tokens`], [`auth`],
 //!   [`agents`], [`customers`], [`audit`], [`idempotency`].
 //! - [`chat`]: [`conversations`], [`messages`], [`events`], [`routing`],
-//!   [`visitors`], [`longpoll`].
+//!   [`visitors`], [`longpoll`], [`waiting`].
 //! - [`widget`]: [`widget::config`], [`rules`], [`visibility`], [`identity`].
 //!
 //! Every module is also re-exported at the crate root (`edgechat::agents`),
@@ -49,7 +49,7 @@ mod testing;
 
 pub use api::{accounts, agents, audit, auth, customers, idempotency, tokens};
 pub use base::{crypto, error, ids, input, paging, problem, time, tz};
-pub use chat::{conversations, events, longpoll, messages, routing, visitors};
+pub use chat::{conversations, events, longpoll, messages, routing, visitors, waiting};
 pub use http::route_table;
 #[cfg(feature = "spin")]
 pub use http::spin_http;

@@ -61,6 +61,8 @@
           var error = new Error((data && data.detail) || ("HTTP " + response.status));
           error.status = response.status;
           error.problem = data;
+          // A busy server (503) says when to come back.
+          error.retryAfter = Number(response.headers.get("retry-after")) || 0;
           throw error;
         }
         return data;
@@ -218,6 +220,7 @@
 
   // --- conversation: start on the first message, long-poll replies -----------
   var listeners = { message: [] }, seen = {}, polling = false, pollGeneration = 0;
+  var pollFailures = 0;
   function render(m) {
     if (seen[m.id]) return;
     seen[m.id] = true;
@@ -244,12 +247,19 @@
     api("GET", "/v1/widget/conversations/" + encodeURIComponent(c.id) + "/messages?" +
       q({ cursor: cursor || "", wait: 25 }), null, c.token).then(function (page) {
       if (generation !== pollGeneration) return;
+      pollFailures = 0;
       (page.items || []).forEach(render);
       poll(page.next_cursor || cursor);
     }, function (error) {
       if (generation !== pollGeneration) return;
       if (error.status === 401 || error.status === 404) { forget(); return; }
-      setTimeout(function () { poll(cursor); }, 3000);
+      // Come back when the server says (a busy 503's Retry-After), else
+      // after 3 s doubling to a minute; spread by ±25% so that the widgets
+      // a busy server turned away do not all return at once.
+      pollFailures += 1;
+      var seconds = error.retryAfter || Math.min(60, 3 * Math.pow(2, pollFailures - 1));
+      host.setAttribute("data-poll-retry", String(seconds));
+      setTimeout(function () { poll(cursor); }, seconds * 1000 * (0.75 + Math.random() / 2));
     });
   }
   function start(text) {

@@ -131,6 +131,79 @@ fn log<'a>(kv: &'a dyn KeyValue, account: &'a AccountId) -> Log<'a> {
     })
 }
 
+/// What an audit entry will say: who did what to what.
+pub struct Line<'a> {
+    /// Who.
+    pub actor: &'a Actor,
+    /// What.
+    pub action: Action,
+    /// To what.
+    pub target: String,
+}
+
+/// An audit entry whose number is taken and which the change it records
+/// writes in its own batch ([`KeyValue::set_many`]), so that the change and
+/// its entry land together. Dropped without [`Reserved::written`], its
+/// number is tombstoned.
+pub struct Reserved<'a> {
+    log: Log<'a>,
+    n: Option<u64>,
+    actor: String,
+    action: Action,
+    target: String,
+}
+
+/// Takes the number of the entry `line` will be, without writing it.
+pub fn reserve<'a>(
+    kv: &'a dyn KeyValue,
+    account: &'a AccountId,
+    line: Line<'_>,
+) -> Result<Reserved<'a>> {
+    let log = log(kv, account);
+    let n = log.reserve()?;
+    Ok(Reserved {
+        log,
+        n: Some(n),
+        actor: line.actor.to_string(),
+        action: line.action,
+        target: line.target,
+    })
+}
+
+impl Reserved<'_> {
+    /// The entry's key and value, stamped `at`, for the batch.
+    pub fn encode(&self, at: Timestamp) -> Result<(String, Vec<u8>)> {
+        let n = self.n.unwrap_or_default();
+        let entry = AuditEntry {
+            id: n.to_string(),
+            at,
+            actor: self.actor.clone(),
+            action: self.action.as_str().to_string(),
+            target: self.target.clone(),
+        };
+        self.log.encode(
+            n,
+            &Stored {
+                v: 1,
+                entry: &entry,
+            },
+        )
+    }
+
+    /// The batch holding the entry was written.
+    pub fn written(mut self) {
+        self.n = None;
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.n.take() {
+            self.log.tombstone(n);
+        }
+    }
+}
+
 /// Appends an entry to the account's audit log.
 pub fn record(
     kv: &dyn KeyValue,

@@ -26,6 +26,14 @@ pub enum Error {
     UnsupportedMediaType(String),
     /// An Idempotency-Key was reused with a different request (422).
     Unprocessable(String),
+    /// The server is at a capacity limit right now (503 with
+    /// `Retry-After`): nothing was done, and the same request later succeeds.
+    Busy {
+        /// What is full, for the client.
+        detail: String,
+        /// When to come back.
+        retry_after_seconds: u32,
+    },
     /// The key-value store failed; the cause is logged, not shown (503).
     Store(StoreError),
     /// A stored value could not be read back: a bug or corruption (500).
@@ -57,6 +65,11 @@ impl Error {
             Error::TooLarge(detail) => Problem::new(413, detail),
             Error::UnsupportedMediaType(detail) => Problem::new(415, detail),
             Error::Unprocessable(detail) => Problem::new(422, detail),
+            Error::Busy {
+                detail,
+                retry_after_seconds,
+            } => Problem::unavailable(detail.clone())
+                .with_header("retry-after", retry_after_seconds.to_string()),
             Error::Store(cause) => {
                 eprintln!("error: {cause}");
                 Problem::unavailable("storage is temporarily unavailable; retry the request")
@@ -80,6 +93,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid: {}", fields.join("; "))
             }
             Error::Store(cause) => write!(f, "{cause}"),
+            Error::Busy { detail, .. } => f.write_str(detail),
             Error::BadRequest(d)
             | Error::Unauthorized(d)
             | Error::NotFound(d)

@@ -295,14 +295,7 @@ pub fn start(
             &id,
             Author::visitor(&customer_id),
             text,
-        )?;
-        audit::record(
-            kv,
-            clock,
-            &account,
-            &actor,
-            audit::Action::MessageCreated,
-            &format!("conversation:{id}"),
+            message_audit(&actor, &id),
         )?;
     }
     if let Some(agent) = routing::pick(kv, &account)? {
@@ -364,14 +357,7 @@ pub fn post_visitor_message(
         &id,
         Author::visitor(&conversation.customer_id),
         text,
-    )?;
-    audit::record(
-        kv,
-        clock,
-        account,
-        &actor,
-        audit::Action::MessageCreated,
-        &format!("conversation:{id}"),
+        message_audit(&actor, &id),
     )?;
     Ok(message)
 }
@@ -384,10 +370,10 @@ pub fn visitor_messages(
     visitor: &Visitor,
     path_id: &str,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Message>> {
     let conversation = require_visitors(kv, visitor, path_id)?;
-    messages::page(kv, clock, &visitor.account, &conversation.id, query, sleep)
+    messages::page(kv, clock, &visitor.account, &conversation.id, query, wait)
 }
 
 /// The messages of a conversation after the query's cursor, for the
@@ -398,10 +384,10 @@ pub fn messages(
     account: &AccountId,
     path_id: &str,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Message>> {
     let conversation = require(kv, account, path_id)?;
-    messages::page(kv, clock, account, &conversation.id, query, sleep)
+    messages::page(kv, clock, account, &conversation.id, query, wait)
 }
 
 /// An agent's reply, posted through the integration API.
@@ -423,16 +409,18 @@ pub fn reply(
         &conversation.id,
         Author::agent(agent),
         text,
-    )?;
-    audit::record(
-        kv,
-        clock,
-        account,
-        &caller.actor,
-        audit::Action::MessageCreated,
-        &format!("conversation:{path_id}"),
+        message_audit(&caller.actor, &conversation.id),
     )?;
     Ok(message)
+}
+
+/// The audit entry of a message, written with it.
+fn message_audit<'a>(actor: &'a Actor, conversation: &ConversationId) -> audit::Line<'a> {
+    audit::Line {
+        actor,
+        action: audit::Action::MessageCreated,
+        target: format!("conversation:{conversation}"),
+    }
 }
 
 /// Routes a conversation to an agent (404 for an unknown agent).

@@ -13,6 +13,7 @@
 //! conversation document, so a busy conversation has no write hot spot
 //! besides its two counters.
 
+use crate::api::audit;
 use crate::base::error::{Error, Result};
 use crate::base::ids::{AccountId, AgentId, ConversationId, MessageId};
 use crate::base::input::{Errors, Object};
@@ -149,27 +150,37 @@ pub(crate) fn append(
     conversation: &ConversationId,
     author: Author,
     text: &str,
+    audit: audit::Line<'_>,
 ) -> Result<Message> {
     let mut posted = None;
     let log = log(kv, account, conversation);
-    events::emit_message(kv, clock, account, conversation, &log, |seq, event, at| {
-        let message = Message {
-            id: MessageId::generate(),
-            seq,
-            conversation_id: conversation.clone(),
-            author,
-            text: text.to_string(),
-            created_at: at,
-        };
-        let stored = serde_json::to_value(Stored {
-            v: 1,
-            event,
-            message: &message,
-        })
-        .unwrap_or_default();
-        posted = Some(message);
-        stored
-    })?;
+    events::emit_message(
+        kv,
+        clock,
+        account,
+        conversation,
+        &log,
+        audit,
+        |seq, event, at| {
+            let message = Message {
+                id: MessageId::generate(),
+                seq,
+                conversation_id: conversation.clone(),
+                author,
+                text: text.to_string(),
+                created_at: at,
+            };
+            let stored = serde_json::to_value(Stored {
+                v: 1,
+                event,
+                message: &message,
+            })
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+            let data = serde_json::to_value(&message).map_err(|e| Error::Corrupt(e.to_string()))?;
+            posted = Some(message);
+            Ok((stored, data))
+        },
+    )?;
     posted.ok_or_else(|| Error::Corrupt("a posted message went missing".into()))
 }
 
@@ -203,10 +214,10 @@ pub(crate) fn page(
     account: &AccountId,
     conversation: &ConversationId,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Message>> {
     let log = log(kv, account, conversation);
-    longpoll::page_of_log(&log, clock, CURSOR_KIND, query, sleep)
+    longpoll::page_of_log(&log, kv, clock, account, CURSOR_KIND, query, wait)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! | key | value |
 //! |---|---|
 //! | `sys:health:probe` | scratch value for `/healthz?deep=true` |
+//! | `sys:waiting:<window>`, `sys:waiting:last` | counter: long-polls waiting that started in that 10 s window; the newest window with one ([`crate::chat::waiting`]) |
 //! | `sys:idempotency:admin:<sha256>` | an admin POST's Idempotency-Key record (response sealed) |
 //! | `site:<site_key>` | `{v, account}`: the public widget key's account |
 //! | `token:<sha256 of token>` | `{v, account, token}`: who an API token is; deleted on revoke |
@@ -21,7 +22,7 @@
 //! | `acct:<a>:audit:<n>` | audit entry `n` |
 //! | `acct:<a>:idempotency:<sha256>` | a POST's Idempotency-Key record (response sealed) |
 //! | `acct:<a>:conv:<c>` | `{v, conversation}`: customer, status, assignee; a shared document |
-//! | `acct:<a>:conv:<c>:activity` | `{v, event, at}`: the conversation's latest event (a shared document, only grows) |
+//! | `acct:<a>:conv:<c>:latest` | `{v, event, at}`: the conversation's latest event, written with it |
 //! | `acct:<a>:conv:<c>:msg-seq` | the conversation's message sequence (a counter) |
 //! | `acct:<a>:conv:<c>:msg:<n>` | message `n` of the conversation |
 //! | `acct:<a>:event-seq` | the event log's atomic sequence (a counter) |
@@ -32,6 +33,7 @@
 //! | `acct:<a>:visibility` | `{v, mode, until, updated_at}`: the account's visibility override |
 //! | `acct:<a>:customer-visibility:<c>` | the same, for one customer |
 //! | `acct:<a>:widget-config` | `{v, colors, texts, position, updated_at}` |
+//! | `acct:<a>:waiting:<window>`, `acct:<a>:waiting:last` | the same, for the account's long-polls |
 //! | `acct:<a>:identity-secret` | the identify secret, sealed with `signing_key` |
 //! | `acct:<a>:visitor-link:<c>` | `{v, customer_id, external_id}`: the customer an identified visitor is |
 //!
@@ -67,6 +69,16 @@ pub fn admin_idempotency(key_hash: &str) -> String {
 /// [`crate::storage::doc`]).
 pub fn version_claim(doc_key: &str, version: u64, generation: u32) -> String {
     format!("{doc_key}#claim:{version}:{generation}")
+}
+
+/// The prefix of the waiting-slot counters ([`crate::chat::waiting`]):
+/// the store's (`None`) or one account's; the window number or `last`
+/// follows.
+pub fn waiting_prefix(account: Option<&AccountId>) -> String {
+    match account {
+        None => "sys:waiting:".to_string(),
+        Some(account) => format!("acct:{account}:waiting:"),
+    }
 }
 
 /// The account document.
@@ -127,7 +139,7 @@ pub fn conversation(account: &AccountId, conversation: &ConversationId) -> Strin
 
 /// The latest event of a conversation (what the change feed compares with).
 pub fn conversation_activity(account: &AccountId, conversation: &ConversationId) -> String {
-    format!("acct:{account}:conv:{conversation}:activity")
+    format!("acct:{account}:conv:{conversation}:latest")
 }
 
 /// A conversation's message sequence counter.
