@@ -144,7 +144,7 @@ async fn run(args: Args) -> Result<bool> {
         let server = group.server;
         eprintln!("starting {}", server.describe());
         let process = server::start(&root, &host, server).await?;
-        let target = scenarios::Target::new(process.addr, options.clone());
+        let target = scenarios::Target::new(process.addr, process.pid(), options.clone());
         for scenario in group.scenarios {
             eprintln!("running {} ({})", scenario.name, scenario.about);
             let outcome = match scenario.measure {

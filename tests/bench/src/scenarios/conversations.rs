@@ -108,12 +108,12 @@ pub fn comparisons(big: usize) -> Vec<Comparison> {
 
 /// A visitor's conversation: its id and the visitor's token.
 #[derive(Clone, Debug)]
-struct Chat {
-    id: String,
-    token: String,
+pub(super) struct Chat {
+    pub(super) id: String,
+    pub(super) token: String,
 }
 
-async fn start_chat(target: &Target, account: &Account) -> Result<Chat> {
+pub(super) async fn start_chat(target: &Target, account: &Account) -> Result<Chat> {
     let visitor = target.visitors(&account.site_key, 1).await?.remove(0);
     let started = target
         .expect_json(
@@ -145,7 +145,7 @@ async fn chats(target: &Target, account: &Account) -> Result<Arc<Vec<Chat>>> {
     Ok(Arc::new(chats))
 }
 
-async fn create_agent(target: &Target, account: &Account, id: &str, name: &str) -> Result<()> {
+pub(super) async fn create_agent(target: &Target, account: &Account, id: &str, name: &str) -> Result<()> {
     target
         .call(json_request(
             Method::PUT,
@@ -175,7 +175,7 @@ fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
     })
 }
 
-fn reply_request(token: &str, chat: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+pub(super) fn reply_request(token: &str, chat: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
     json_request(
         Method::POST,
         &format!("/api/v1/conversations/{chat}/messages"),
@@ -325,7 +325,7 @@ async fn exchange_json(
 }
 
 /// Nearest rank of sorted samples (0.5 = median); zero when there are none.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
+pub(super) fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -333,7 +333,7 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ms(d: Duration) -> String {
+pub(super) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 

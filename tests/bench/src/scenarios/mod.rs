@@ -14,6 +14,7 @@
 
 mod api;
 mod conversations;
+mod scale;
 mod seed;
 mod widget;
 
@@ -197,6 +198,7 @@ pub fn all() -> Vec<Scenario> {
     scenarios.extend(api::scenarios(main));
     scenarios.extend(conversations::scenarios(main));
     scenarios.extend(widget::scenarios(main));
+    scenarios.extend(scale::scenarios());
     scenarios
 }
 
@@ -254,6 +256,8 @@ pub struct Options {
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    /// The server's process, for its CPU time and memory.
+    pub pid: Option<u32>,
     pub options: Arc<Options>,
     fixtures: Arc<Fixtures>,
 }
@@ -265,9 +269,10 @@ struct Fixtures {
 }
 
 impl Target {
-    pub fn new(addr: SocketAddr, options: Arc<Options>) -> Self {
+    pub fn new(addr: SocketAddr, pid: Option<u32>, options: Arc<Options>) -> Self {
         Target {
             addr,
+            pid,
             options,
             fixtures: Arc::default(),
         }
@@ -497,7 +502,7 @@ mod tests {
     fn scenarios_on_the_same_server_run_together() {
         let scenarios = all();
         let groups = group_by_server(&scenarios);
-        assert_eq!(groups.len(), 3);
+        assert_eq!(groups.len(), 4);
         assert_eq!(groups[0].server, Server::Floor);
     }
 
