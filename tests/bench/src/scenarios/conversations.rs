@@ -145,7 +145,12 @@ async fn chats(target: &Target, account: &Account) -> Result<Arc<Vec<Chat>>> {
     Ok(Arc::new(chats))
 }
 
-pub(super) async fn create_agent(target: &Target, account: &Account, id: &str, name: &str) -> Result<()> {
+pub(super) async fn create_agent(
+    target: &Target,
+    account: &Account,
+    id: &str,
+    name: &str,
+) -> Result<()> {
     target
         .call(json_request(
             Method::PUT,
@@ -175,7 +180,10 @@ fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
     })
 }
 
-pub(super) fn reply_request(token: &str, chat: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+pub(super) fn reply_request(
+    token: &str,
+    chat: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
     json_request(
         Method::POST,
         &format!("/api/v1/conversations/{chat}/messages"),

@@ -292,10 +292,7 @@ fn spawn_chat(addr: std::net::SocketAddr, chat: Chat, tally: Arc<Tally>, stop: A
             let mut sender = sender;
             let wait = authorized(
                 Method::GET,
-                &format!(
-                    "{path}?cursor={}&wait={WAIT_SECONDS}",
-                    query_value(&cursor)
-                ),
+                &format!("{path}?cursor={}&wait={WAIT_SECONDS}", query_value(&cursor)),
                 Some(&chat.token),
             );
             tally.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -347,14 +344,35 @@ async fn settle(tally: &Tally, count: usize) {
     sleep(Duration::from_secs(3)).await;
 }
 
-/// The host's CPU over `window`, as a share of one core.
+/// The host's CPU over `window`, as a share of one core: user and system
+/// time from `/proc/<pid>/stat`, which (unlike the live threads' schedstat)
+/// keeps the time of threads that have exited.
 async fn cpu_share(pid: u32, window: Duration) -> Result<f64> {
-    let read = || crate::cpu::process_cpu_time(pid).ok_or_else(|| anyhow!("no schedstat for {pid}"));
-    let before = read()?;
+    let before = process_ticks(pid)?;
     let started = Instant::now();
     sleep(window).await;
-    let spent = read()? - before;
-    Ok(spent.as_secs_f64() / started.elapsed().as_secs_f64())
+    let spent = process_ticks(pid)? - before;
+    Ok(spent as f64 / CLOCK_TICKS_PER_SECOND / started.elapsed().as_secs_f64())
+}
+
+/// Linux's USER_HZ, what `/proc/<pid>/stat` counts in.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+fn process_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command may contain spaces: fields count from after its ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |i: usize| -> Result<u64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| anyhow!("cannot read /proc/{pid}/stat"))
+    };
+    // utime and stime: fields 14 and 15, i.e. 11 and 12 after the command.
+    Ok(field(11)? + field(12)?)
 }
 
 /// The host's resident memory, MiB.
@@ -388,7 +406,10 @@ async fn time_replies(
         .await?;
         let replied = Instant::now();
         if status != StatusCode::CREATED {
-            anyhow::bail!("a reply answered {status}: {}", String::from_utf8_lossy(&body));
+            anyhow::bail!(
+                "a reply answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         let deadline = replied + Duration::from_secs(WAIT_SECONDS + 10);
         loop {
@@ -488,9 +509,10 @@ async fn refusals(target: &Target, chats: &[Chat]) -> Result<Refusals> {
                 refused.internal_errors += 1;
                 refused.other.push("500".into());
             }
-            Ok((status, retry_after)) => refused
-                .other
-                .push(format!("{status}{}", if retry_after { " with Retry-After" } else { "" })),
+            Ok((status, retry_after)) => refused.other.push(format!(
+                "{status}{}",
+                if retry_after { " with Retry-After" } else { "" }
+            )),
             Err(e) => refused.other.push(format!("error: {e:#}")),
         }
     }
