@@ -49,6 +49,21 @@ if ! "$st_venv/bin/st" --version 2>/dev/null | grep -qx "st, version $st_version
   "$st_venv/bin/pip" install --quiet --disable-pip-version-check -r "$st_pins"
 fi
 
+# The webhook suite's receiver verifies deliveries with the official
+# `standardwebhooks` package, from a virtualenv of its own, pinned.
+wh_venv="$HOME/.cache/edgechat/webhook-receiver"
+wh_pins=tests/tests/webhooks/receiver/requirements.txt
+wh_version=$(sed -n 's/^standardwebhooks==//p' "$wh_pins")
+if ! "$wh_venv/bin/pip" show standardwebhooks 2>/dev/null | grep -qx "Version: $wh_version"; then
+  say "installing standardwebhooks $wh_version"
+  python3 -m venv "$wh_venv" 2>/dev/null || {
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$wh_venv"
+  }
+  "$wh_venv/bin/pip" install --quiet --disable-pip-version-check -r "$wh_pins"
+fi
+
 # --- Rust --------------------------------------------------------------------
 # rust-toolchain.toml names the target, but rustup only adds targets when it
 # installs a toolchain, not to one that is already there.

@@ -6,7 +6,7 @@
 //! ```text
 //! edgechat-host up [--build] [--listen 127.0.0.1:3000] [--state-dir .spin]
 //!                  [--runtime-config-file runtime-config.toml] [-f spin.toml]
-//!                  [--request-timeout <seconds>]
+//!                  [--request-timeout <seconds>] [--tick <path>]
 //! ```
 
 mod bindings;
@@ -21,6 +21,7 @@ mod runtime_config;
 mod server;
 mod spin_build;
 mod state;
+mod tick;
 mod up;
 mod variables;
 
@@ -69,6 +70,15 @@ pub struct UpArgs {
     /// default, as in Spin (which applies it to WASIp3 components only).
     #[arg(long, value_name = "REQUEST_TIMEOUT")]
     pub request_timeout: Option<request_timeout::RequestTimeout>,
+    /// Not a `spin up` flag: keep one `POST <PATH>` running against the app
+    /// at all times, as a scheduler would under Spin (edgechat's webhook
+    /// delivery: `/api/v1/webhook-dispatch?wait=20`). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub tick: Vec<String>,
+    /// The application variable whose value `--tick` requests carry as
+    /// their Bearer token.
+    #[arg(long, value_name = "VARIABLE", default_value = "admin_token")]
+    pub tick_token_variable: String,
 }
 
 #[tokio::main]

@@ -177,6 +177,22 @@ impl App {
         self.call(route.component, req).await
     }
 
+    /// Serves a request the runtime makes itself (`--tick`), routed like
+    /// one from outside.
+    pub async fn handle_local(
+        &self,
+        mut req: Request<Body>,
+        listening: Listening,
+    ) -> Response<Body> {
+        let path = req.uri().path().to_string();
+        let Some(route) = self.router.find(&path) else {
+            return crate::problem::no_route();
+        };
+        let client = SocketAddr::from(([127, 0, 0, 1], 0));
+        set_spin_headers(&mut req, &route, client, listening);
+        self.call(route.component, req).await
+    }
+
     /// Serves a request from a component to `http://<target>.spin.internal`.
     pub async fn call_internal(
         &self,

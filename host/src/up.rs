@@ -70,7 +70,12 @@ pub async fn run(args: UpArgs) -> Result<()> {
             println!("  {}: http://{addr}{shown}", trigger.component);
         }
     }
-    serve(listener, app, Listening { addr }).await
+    let listening = Listening { addr };
+    for path in &args.tick {
+        let bearer = values.get(&args.tick_token_variable).cloned();
+        crate::tick::start(app.clone(), path.clone(), bearer, listening);
+    }
+    serve(listener, app, listening).await
 }
 
 /// Compiled components are machine code for this host, not app state: they

@@ -18,6 +18,7 @@
 //! - [`chat`]: [`conversations`], [`messages`], [`events`], [`routing`],
 //!   [`visitors`], [`longpoll`], [`waiting`].
 //! - [`widget`]: [`widget::config`], [`rules`], [`visibility`], [`identity`].
+//! - [`webhooks`]: endpoints, signed deliveries, retries, replays.
 //!
 //! Every module is also re-exported at the crate root (`edgechat::agents`),
 //! so that the components' imports stay one segment long.
@@ -42,6 +43,7 @@ pub mod base;
 pub mod chat;
 pub mod http;
 pub mod storage;
+pub mod webhooks;
 pub mod widget;
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{Value, json};
 
+pub mod receiver;
+
 /// The repository root. `cargo test` sets `CARGO_MANIFEST_DIR` when it
 /// runs the suites; that value is preferred to the one compiled in, because
 /// cargo reuses a test binary built in another checkout that shares the
@@ -88,6 +90,10 @@ pub struct HostOptions {
     pub extra_args: Vec<String>,
     /// Start a Redis for this host alone (unless a runtime config is given).
     pub own_redis: bool,
+    /// Deliver webhooks: the local runtime's `--tick`, or on another
+    /// runtime (real Spin, which has no timers) a scheduler thread of the
+    /// harness calling the dispatch route, as a CronJob would.
+    pub webhook_dispatch: bool,
 }
 
 impl HostOptions {
@@ -118,7 +124,19 @@ impl HostOptions {
             env: Vec::new(),
             extra_args: Vec::new(),
             own_redis: false,
+            webhook_dispatch: false,
         }
+    }
+
+    /// The app delivering webhooks by itself, to loopback test receivers
+    /// (`webhook_allow_insecure_urls`), with `schedule` as the retry
+    /// schedule (`webhook_retry_schedule`).
+    pub fn webhooks(schedule: &str) -> Self {
+        let mut options = Self::app()
+            .env("SPIN_VARIABLE_WEBHOOK_ALLOW_INSECURE_URLS", "true")
+            .env("SPIN_VARIABLE_WEBHOOK_RETRY_SCHEDULE", schedule);
+        options.webhook_dispatch = true;
+        options
     }
 
     pub fn env(mut self, name: &str, value: &str) -> Self {
@@ -155,6 +173,9 @@ impl HostOptions {
             .arg(state_dir);
         if let Some(config) = &self.runtime_config {
             cmd.arg("--runtime-config-file").arg(config);
+        }
+        if self.webhook_dispatch && !on_real_spin() {
+            cmd.args(["--tick", DISPATCH_TICK]);
         }
         cmd.args(&self.extra_args);
         for (name, value) in &self.env {
@@ -217,11 +238,13 @@ impl HostOptions {
                 );
             }
         };
+        let scheduler = (self.webhook_dispatch && on_real_spin()).then(|| Scheduler::start(&base));
         Host {
             child,
             base,
             state_dir,
             log,
+            _scheduler: scheduler,
             _temp: temp,
             _redis: redis,
         }
@@ -265,6 +288,43 @@ impl HostOptions {
     }
 }
 
+/// What the local runtime's `--tick` calls for webhook delivery.
+pub const DISPATCH_TICK: &str = "/api/v1/webhook-dispatch?wait=20";
+
+/// The harness's stand-in for a scheduler (a CronJob) on runtimes without
+/// `--tick`: calls the dispatch route over and over until dropped.
+struct Scheduler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Scheduler {
+    fn start(base: &str) -> Scheduler {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let client = Client::new(base).with_bearer(ADMIN_TOKEN);
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let reply = client.send(
+                    "POST",
+                    "/api/v1/webhook-dispatch?wait=5&worker=harness",
+                    &[],
+                    None,
+                );
+                if reply.status != 200 {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        });
+        Scheduler { stop }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A running host, killed when dropped.
 pub struct Host {
     child: Child,
@@ -272,6 +332,7 @@ pub struct Host {
     pub base: String,
     pub state_dir: PathBuf,
     log: Arc<Mutex<String>>,
+    _scheduler: Option<Scheduler>,
     _temp: tempfile::TempDir,
     /// Its own Redis, in `EDGECHAT_TEST_KV=redis` runs (dropped after the
     /// host is killed: fields drop in order, after `Drop::drop`).
@@ -615,6 +676,10 @@ impl Client {
 
     pub fn put(&self, path: &str, body: &Value) -> Reply {
         self.json("PUT", path, body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.json("PATCH", path, body)
     }
 }
 

@@ -63,6 +63,22 @@ pub enum Action {
     TokenRevoked,
     /// The account's visibility override was set. (`visibility.updated`)
     VisibilityUpdated,
+    /// A webhook endpoint was created. (`webhook.created`)
+    WebhookCreated,
+    /// A webhook endpoint was changed. (`webhook.updated`)
+    WebhookUpdated,
+    /// A webhook endpoint was deleted. (`webhook.deleted`)
+    WebhookDeleted,
+    /// A webhook endpoint's secret was rotated. (`webhook.secret_rotated`)
+    WebhookSecretRotated,
+    /// A test event was sent to an endpoint. (`webhook.tested`)
+    WebhookTested,
+    /// A delivery was sent again by hand. (`webhook.delivery_retried`)
+    WebhookDeliveryRetried,
+    /// A replay of past events was asked for. (`webhook.replayed`)
+    WebhookReplayed,
+    /// Delivery disabled an endpoint (410 Gone, or failing for days). (`webhook.disabled`)
+    WebhookDisabled,
     /// The widget config was replaced. (`widget_config.updated`)
     WidgetConfigUpdated,
     /// A widget identify was refused (a security event). (`widget.identify_refused`)
@@ -96,6 +112,14 @@ impl Action {
             Action::TokenCreated => "token.created",
             Action::TokenRevoked => "token.revoked",
             Action::VisibilityUpdated => "visibility.updated",
+            Action::WebhookCreated => "webhook.created",
+            Action::WebhookUpdated => "webhook.updated",
+            Action::WebhookDeleted => "webhook.deleted",
+            Action::WebhookSecretRotated => "webhook.secret_rotated",
+            Action::WebhookTested => "webhook.tested",
+            Action::WebhookDeliveryRetried => "webhook.delivery_retried",
+            Action::WebhookReplayed => "webhook.replayed",
+            Action::WebhookDisabled => "webhook.disabled",
             Action::WidgetConfigUpdated => "widget_config.updated",
             Action::WidgetIdentifyRefused => "widget.identify_refused",
             Action::WidgetIdentified => "widget.identified",

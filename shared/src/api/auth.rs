@@ -72,6 +72,8 @@ pub enum Actor {
     Visitor(String),
     /// An agent, through a signed agent link.
     Agent(AgentId),
+    /// edgechat itself (webhook delivery disabling a failing endpoint).
+    System,
 }
 
 impl fmt::Display for Actor {
@@ -81,6 +83,7 @@ impl fmt::Display for Actor {
             Actor::Token(id) => write!(f, "token:{id}"),
             Actor::Visitor(id) => write!(f, "visitor:{id}"),
             Actor::Agent(id) => write!(f, "agent:{id}"),
+            Actor::System => f.write_str("system"),
         }
     }
 }

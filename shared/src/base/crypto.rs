@@ -11,7 +11,7 @@
 //! `hmac`, comparisons `subtle`'s, base64url the `base64` crate's.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
@@ -87,6 +87,17 @@ pub fn from_base64url(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// Standard base64 with padding (what Standard Webhooks uses for secrets
+/// and signatures).
+pub fn base64_std(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64 with padding; `None` for anything else.
+pub fn from_base64_std(text: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(text).ok()
+}
+
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
@@ -103,6 +114,18 @@ fn seal_with_nonce(key: &[u8; 32], nonce: &[u8; NONCE_LEN], aad: &[u8], msg: &[u
         // Fails only for messages over 256 GiB.
         .unwrap_or_else(|_| unreachable!("a sealed secret is small"));
     [&nonce[..], &sealed].concat()
+}
+
+/// [`seal`], bound to `context` (authenticated, not encrypted): it opens
+/// only with [`open_bound`] and the same context, so a sealed value copied
+/// to another record (another account's endpoint) does not open there.
+pub fn seal_bound(key: &[u8; 32], context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    seal_with_nonce(key, &random_bytes(), context, plaintext)
+}
+
+/// Opens what [`seal_bound`] sealed with the same key and context.
+pub fn open_bound(key: &[u8; 32], context: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    open_with_aad(key, context, sealed)
 }
 
 /// Checks and decrypts what [`seal`] produced; `None` if it was tampered
@@ -206,6 +229,17 @@ mod tests {
         for bad in ["-_8=", "-_9", "a", "ab+/", "a b"] {
             assert_eq!(from_base64url(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn bound_seals_open_only_in_their_context() {
+        let sealed = seal_bound(&[3; 32], b"acc_1/wh_1", b"whsec_x");
+        assert_eq!(
+            open_bound(&[3; 32], b"acc_1/wh_1", &sealed).as_deref(),
+            Some(&b"whsec_x"[..])
+        );
+        assert_eq!(open_bound(&[3; 32], b"acc_2/wh_1", &sealed), None);
+        assert_eq!(open(&[3; 32], &sealed), None);
     }
 
     #[test]

@@ -36,12 +36,18 @@
 //! | `acct:<a>:waiting:<window>`, `acct:<a>:waiting:last` | the same, for the account's long-polls |
 //! | `acct:<a>:identity-secret` | the identify secret, sealed with `signing_key` |
 //! | `acct:<a>:visitor-link:<c>` | `{v, customer_id, external_id}`: the customer an identified visitor is |
+//! | `sys:webhooks:accounts` | `{v, accounts}`: the accounts that ever had a webhook endpoint (what dispatch visits); a shared document |
+//! | `acct:<a>:webhooks` | `{v, items}`: the account's webhook endpoints (at most 20, secrets sealed); a shared document |
+//! | `acct:<a>:webhook:<w>:state` | `{v, cursor, retries, …}`: delivery progress, written only by the lease holder |
+//! | `acct:<a>:webhook:<w>:lease:<window>` | counter: which dispatcher delivers for endpoint `w` in that time window |
+//! | `acct:<a>:webhook:<w>:attempt-seq` / `:attempt:<n>` | the endpoint's delivery attempts (a log) |
+//! | `acct:<a>:webhook:<w>:replay-seq` / `:replay:<n>` | replays asked for (a log the dispatcher works through) |
 //!
 //! Index keys hash the indexed value so that keys have a fixed shape and no
 //! email address appears in a key.
 
 use crate::base::crypto::sha256_hex;
-use crate::base::ids::{AccountId, ConversationId, CustomerId, SiteKey};
+use crate::base::ids::{AccountId, ConversationId, CustomerId, SiteKey, WebhookId};
 
 /// The key `/healthz` reads (and with `?deep=true` writes and deletes) to prove
 /// the store answers. It belongs to no account.
@@ -202,6 +208,47 @@ pub fn visitor_identity(account: &AccountId, visitor: &CustomerId) -> String {
     format!("acct:{account}:visitor-identity:{visitor}")
 }
 
+/// Global: every account that ever had a webhook endpoint (dispatch visits
+/// each; it names accounts and holds nothing else).
+pub fn webhook_accounts() -> &'static str {
+    "sys:webhooks:accounts"
+}
+
+/// The account's webhook endpoints.
+pub fn webhooks(account: &AccountId) -> String {
+    format!("acct:{account}:webhooks")
+}
+
+/// An endpoint's delivery progress (cursor, retries, replays).
+pub fn webhook_state(account: &AccountId, endpoint: &WebhookId) -> String {
+    format!("acct:{account}:webhook:{endpoint}:state")
+}
+
+/// The claim on delivering for an endpoint during lease window `window`.
+pub fn webhook_lease(account: &AccountId, endpoint: &WebhookId, window: i64) -> String {
+    format!("acct:{account}:webhook:{endpoint}:lease:{window}")
+}
+
+/// The sequence of an endpoint's delivery attempts.
+pub fn webhook_attempt_seq(account: &AccountId, endpoint: &WebhookId) -> String {
+    format!("acct:{account}:webhook:{endpoint}:attempt-seq")
+}
+
+/// Delivery attempt `n` of an endpoint.
+pub fn webhook_attempt(account: &AccountId, endpoint: &WebhookId, n: u64) -> String {
+    format!("acct:{account}:webhook:{endpoint}:attempt:{n}")
+}
+
+/// The sequence of an endpoint's replay requests.
+pub fn webhook_replay_seq(account: &AccountId, endpoint: &WebhookId) -> String {
+    format!("acct:{account}:webhook:{endpoint}:replay-seq")
+}
+
+/// Replay request `n` of an endpoint.
+pub fn webhook_replay(account: &AccountId, endpoint: &WebhookId, n: u64) -> String {
+    format!("acct:{account}:webhook:{endpoint}:replay:{n}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +258,7 @@ mod tests {
         let a = AccountId::generate();
         let c = CustomerId::parse("c1").unwrap();
         let conv = ConversationId::generate();
+        let w = WebhookId::generate();
         let prefix = format!("acct:{a}:");
         for key in [
             account(&a),
@@ -236,6 +284,13 @@ mod tests {
             event(&a, 9),
             routing_settings(&a),
             round_robin(&a),
+            webhooks(&a),
+            webhook_state(&a, &w),
+            webhook_lease(&a, &w, 4),
+            webhook_attempt_seq(&a, &w),
+            webhook_attempt(&a, &w, 2),
+            webhook_replay_seq(&a, &w),
+            webhook_replay(&a, &w, 1),
         ] {
             assert!(key.starts_with(&prefix), "{key}");
         }

@@ -88,6 +88,7 @@ pub async fn start(root: &Path, host: &Path, server: Server) -> Result<ServerPro
                 .arg(root.join(app.manifest))
                 .args(["--listen", "127.0.0.1:0", "--state-dir"])
                 .arg(state_dir.path())
+                .args(app.args)
                 .envs(app.variables.iter().copied());
             spawn(format!("host ({})", app.manifest), command, Some(state_dir)).await
         }

@@ -111,7 +111,13 @@ fn each_documented_path_allows_exactly_its_documented_methods() {
             .map(|m| m.to_uppercase())
             .collect();
         methods.sort();
-        let reply = tenant.api.send("PATCH", &concrete(path), &[], None);
+        // A method the path lacks (PATCH, unless it has one: then PUT).
+        let other = if methods.iter().any(|m| m == "PATCH") {
+            "PUT"
+        } else {
+            "PATCH"
+        };
+        let reply = tenant.api.send(other, &concrete(path), &[], None);
         reply.expect_problem(405);
         assert_eq!(
             reply.header("allow"),

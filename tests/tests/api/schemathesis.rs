@@ -66,13 +66,40 @@ const IDEMPOTENT: &[&str] = &[
     "postAgentReply",
     "assignConversation",
     "closeConversation",
+    "createWebhook",
 ];
 
 /// Operations with a rule across fields that JSON Schema cannot state, said
 /// in the document's prose and answered with a 400 naming the field: agent
 /// ids unique within a sync, a body id equal to the path id, rule ids unique
 /// and no empty opening-hours window, exactly one of `external_id`/`email`.
-const CROSS_FIELD_RULES: &[&str] = &["syncAgents", "putAgent", "putActionRules", "findCustomers"];
+/// Webhook URLs are also refused for what they name (a private address, a
+/// user name) and replays for a `since` that is neither a time nor an
+/// events cursor: rules the document says in prose.
+const CROSS_FIELD_RULES: &[&str] = &[
+    "syncAgents",
+    "putAgent",
+    "putActionRules",
+    "findCustomers",
+    "createWebhook",
+    "updateWebhook",
+    "replayWebhook",
+];
+
+/// Operations that send requests to an endpoint's URL: fuzzed in a run of
+/// their own, with only an endpoint at a name that never resolves
+/// (`.invalid`), so that no fuzzed URL is ever called.
+const DELIVERING: &[&str] = &["testWebhook", "retryWebhookDelivery", "dispatchWebhooks"];
+
+/// Operations whose `{id}` is a webhook endpoint's.
+const WEBHOOK_ID: &[&str] = &[
+    "getWebhook",
+    "updateWebhook",
+    "deleteWebhook",
+    "rotateWebhookSecret",
+    "listWebhookDeliveries",
+    "replayWebhook",
+];
 
 /// Operations whose valid values only the app knows (a cursor it issued, a
 /// time in the future): their coverage phase, which draws from the schema
@@ -92,6 +119,8 @@ const APP_KNOWN_VALUES: &[&str] = &[
     "widgetIdentify",
     "startConversation",
     "mintAccountToken",
+    "listWebhooks",
+    "listWebhookDeliveries",
 ];
 
 fn requirements() -> PathBuf {
@@ -152,6 +181,8 @@ struct Seeds {
     future: Vec<String>,
     /// Per list operation: the cursors it answered.
     cursors: BTreeMap<&'static str, Vec<String>>,
+    /// A webhook endpoint of the account (at a name that never resolves).
+    webhook: String,
 }
 
 /// A few things to fuzz against (an agent, a tagged customer, a visitor's
@@ -188,14 +219,18 @@ fn seed(app: &App, api: &Client, account: &str, site_key: &str) -> Seeds {
         .expect(201);
     let visitor = app.anonymous().with_bearer(&visitor_token);
     let widget_messages = format!("/v1/widget/conversations/{conversation}/messages");
+    let webhook = unresolvable_webhook(api);
+    let webhook_deliveries = format!("/api/v1/webhooks/{webhook}/deliveries");
 
-    let lists: [(&'static str, &Client, String); 6] = [
+    let lists: [(&'static str, &Client, String); 8] = [
         ("listAgents", api, "/api/v1/agents".into()),
         ("listAuditLogs", api, "/api/v1/audit-logs".into()),
         ("listConversations", api, "/api/v1/conversations".into()),
         ("listConversationMessages", api, messages),
         ("listEvents", api, "/api/v1/events".into()),
         ("listVisitorMessages", &visitor, widget_messages),
+        ("listWebhooks", api, "/api/v1/webhooks".into()),
+        ("listWebhookDeliveries", api, webhook_deliveries),
     ];
     let mut cursors = BTreeMap::new();
     for (operation, client, path) in lists {
@@ -227,7 +262,21 @@ fn seed(app: &App, api: &Client, account: &str, site_key: &str) -> Seeds {
         conversation,
         visitor_token,
         cursors,
+        webhook,
     }
+}
+
+/// An endpoint whose host never resolves (RFC 6761 `.invalid`): what the
+/// delivering operations may send to.
+fn unresolvable_webhook(api: &Client) -> String {
+    let created = api
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": "https://hooks.invalid/in"}),
+        )
+        .expect(201)
+        .json();
+    created["id"].as_str().unwrap().to_string()
 }
 
 /// A TOML basic string (a JSON string is one, for what is quoted here).
@@ -291,16 +340,39 @@ enabled = false
         conversation = list(std::slice::from_ref(&seeds.conversation)),
         until = list(&seeds.future),
     );
+    for operation in DELIVERING {
+        toml.push_str(&format!(
+            "\n[[operations]]\ninclude-operation-id = {}\nenabled = false\n",
+            quoted(operation)
+        ));
+    }
+    toml.push_str(&format!(
+        "\n[dictionaries.webhook]\nvalues = {}\n",
+        list(std::slice::from_ref(&seeds.webhook))
+    ));
     // One `[[operations]]` table per operation (the first that matches wins).
     let mut settings: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut parameters: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (operation, cursors) in &seeds.cursors {
         toml.push_str(&format!(
             "\n[dictionaries.cursors-{operation}]\nvalues = {}\n",
             list(cursors)
         ));
-        settings.entry(operation).or_default().push(format!(
-            "parameters = {{ \"query.cursor\" = {{ dictionary = \"cursors-{operation}\", probability = 1.0 }} }}"
+        parameters.entry(operation).or_default().push(format!(
+            "\"query.cursor\" = {{ dictionary = \"cursors-{operation}\", probability = 1.0 }}"
         ));
+    }
+    for operation in WEBHOOK_ID {
+        parameters
+            .entry(operation)
+            .or_default()
+            .push("\"path.id\" = { dictionary = \"webhook\", probability = 0.7 }".to_string());
+    }
+    for (operation, lines) in parameters {
+        settings
+            .entry(operation)
+            .or_default()
+            .push(format!("parameters = {{ {} }}", lines.join(", ")));
     }
     for operation in IDEMPOTENT.iter().chain(CROSS_FIELD_RULES) {
         let refused = if IDEMPOTENT.contains(operation) {
@@ -344,6 +416,34 @@ revocable = {{ values = [{revocable}] }}
 "#,
         api = quoted(api_token),
         revocable = quoted(revocable),
+    )
+}
+
+/// The config of the delivering run: test, retry and dispatch, as an
+/// account whose only endpoint is at a name that never resolves, and the
+/// operator.
+fn delivering_config(api_token: &str, webhook: &str, delivery: &str) -> String {
+    format!(
+        r#"# Written by tests/tests/api/schemathesis.rs for one run.
+[auth.openapi.apiToken]
+bearer = {api}
+[auth.openapi.adminToken]
+bearer = {admin}
+
+[dictionaries]
+webhook = {{ values = [{webhook}] }}
+delivery = {{ values = [{delivery}] }}
+wait = {{ values = [0, 0.2] }}
+
+[parameters]
+"path.id" = {{ dictionary = "webhook", probability = 0.9 }}
+"path.delivery_id" = {{ dictionary = "delivery", probability = 0.7 }}
+"query.wait" = {{ dictionary = "wait", probability = 1.0 }}
+"#,
+        api = quoted(api_token),
+        admin = quoted(ADMIN_TOKEN),
+        webhook = quoted(webhook),
+        delivery = quoted(delivery),
     )
 }
 
@@ -542,9 +642,49 @@ fn schemathesis_finds_nothing_the_document_and_the_server_disagree_on() {
         &["--include-operation-id", "revokeToken"],
     );
     print_cases("revoke", &revoke);
+    // Nothing the main run registered may be called: only the revoker's
+    // endpoint at `.invalid` remains for the delivering run.
+    for endpoint in fuzzed
+        .api
+        .get("/api/v1/webhooks?limit=20")
+        .expect(200)
+        .items()
+    {
+        let id = endpoint["id"].as_str().unwrap();
+        fuzzed
+            .api
+            .delete(&format!("/api/v1/webhooks/{id}"))
+            .expect(204);
+    }
+    let webhook = unresolvable_webhook(&revoker.api);
+    let delivery = revoker
+        .api
+        .post(&format!("/api/v1/webhooks/{webhook}/test"), &json!({}))
+        .expect(200)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut only: Vec<&str> = Vec::new();
+    for operation in DELIVERING {
+        only.extend(["--include-operation-id", operation]);
+    }
+    let delivering = run(
+        &st,
+        dir.path(),
+        &app.host.base,
+        "delivering",
+        &delivering_config(&revoker.token, &webhook, &delivery),
+        &only,
+    );
+    print_cases("delivering", &delivering);
 
     let mut found = String::new();
-    for (name, outcome) in [("main", &main), ("revoke", &revoke)] {
+    for (name, outcome) in [
+        ("main", &main),
+        ("revoke", &revoke),
+        ("delivering", &delivering),
+    ] {
         let log = keep_log(name, &outcome.output);
         if !outcome.passed {
             found.push_str(&format!(
@@ -557,14 +697,20 @@ fn schemathesis_finds_nothing_the_document_and_the_server_disagree_on() {
     assert!(found.is_empty(), "schemathesis found:\n{found}");
     // Every operation ran, with cases of its own.
     assert_eq!(
-        main.cases.len() + revoke.cases.len(),
+        main.cases.len() + revoke.cases.len() + delivering.cases.len(),
         operations,
-        "operations fuzzed: {:?} {:?}",
+        "operations fuzzed: {:?} {:?} {:?}",
         main.cases.keys(),
-        revoke.cases.keys()
+        revoke.cases.keys(),
+        delivering.cases.keys()
     );
     assert!(main.cases.contains_key("GET /openapi.json"));
-    for (operation, count) in main.cases.iter().chain(&revoke.cases) {
+    for (operation, count) in main
+        .cases
+        .iter()
+        .chain(&revoke.cases)
+        .chain(&delivering.cases)
+    {
         assert!(*count >= 1, "{operation} ran no case");
     }
     // Neither run could take its own credentials away.

@@ -10,12 +10,14 @@
 //!   [`Findings`]: lines to print and checks against the issues' targets.
 //!
 //! Adding one is a new entry in [`all`] and its function in the module of its
-//! area: [`api`] (integration API), [`conversations`], [`widget`].
+//! area: [`api`] (integration API), [`conversations`], [`widget`],
+//! [`webhooks`].
 
 mod api;
 mod conversations;
 mod scale;
 mod seed;
+mod webhooks;
 mod widget;
 
 use crate::floor::STATIC_BODY;
@@ -142,6 +144,8 @@ pub enum Server {
 pub struct HostApp {
     pub manifest: &'static str,
     pub variables: &'static [(&'static str, &'static str)],
+    /// Flags of `edgechat-host up` beyond the bench's own.
+    pub args: &'static [&'static str],
 }
 
 /// The main app's admin token (creates accounts).
@@ -153,11 +157,25 @@ pub const MAIN_APP: HostApp = HostApp {
         ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
     ],
+    args: &[],
+};
+
+/// The main app delivering webhooks by itself (`--tick`), to the bench's
+/// loopback receiver.
+pub const WEBHOOK_APP: HostApp = HostApp {
+    manifest: "spin.toml",
+    variables: &[
+        ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
+        ("SPIN_VARIABLE_WEBHOOK_ALLOW_INSECURE_URLS", "true"),
+    ],
+    args: &["--tick", "/api/v1/webhook-dispatch?wait=20"],
 };
 
 pub const PROBE_APP: HostApp = HostApp {
     manifest: "tests/apps/probe/spin.toml",
     variables: &[("SPIN_VARIABLE_SECRET_WORD", "bench")],
+    args: &[],
 };
 
 impl Server {
@@ -199,6 +217,7 @@ pub fn all() -> Vec<Scenario> {
     scenarios.extend(conversations::scenarios(main));
     scenarios.extend(widget::scenarios(main));
     scenarios.extend(scale::scenarios());
+    scenarios.extend(webhooks::scenarios(Server::Host(WEBHOOK_APP)));
     scenarios
 }
 
@@ -502,7 +521,7 @@ mod tests {
     fn scenarios_on_the_same_server_run_together() {
         let scenarios = all();
         let groups = group_by_server(&scenarios);
-        assert_eq!(groups.len(), 4);
+        assert_eq!(groups.len(), 5);
         assert_eq!(groups[0].server, Server::Floor);
     }
 
