@@ -180,7 +180,7 @@ async fn run(args: Args) -> Result<bool> {
     let sizes = prereqs::component_sizes(&crates);
     report::print_sizes(&sizes);
     let comparisons = scenarios::comparisons(args.big_conversations);
-    let all_met = report::print_verdicts(&results, &comparisons, &sizes);
+    let all_met = report::print_verdicts(&results, args.concurrency, &comparisons, &sizes);
     Ok(all_met || !args.strict)
 }
 

@@ -127,7 +127,10 @@ pub(super) async fn start_chat(target: &Target, account: &Account) -> Result<Cha
     })
 }
 
-fn start_request(site: &str, visitor: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+pub(super) fn start_request(
+    site: &str,
+    visitor: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
     json_request(
         Method::POST,
         "/v1/widget/conversations",
@@ -162,7 +165,7 @@ pub(super) async fn create_agent(
     Ok(())
 }
 
-fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
+pub(super) fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
     Box::pin(async move {
         let account = target.account("bench visitor messages").await?;
         let chats = chats(&target, &account).await?;
@@ -192,7 +195,7 @@ pub(super) fn reply_request(
     )
 }
 
-fn agent_reply(target: Target) -> BoxFuture<Result<MakeRequest>> {
+pub(super) fn agent_reply(target: Target) -> BoxFuture<Result<MakeRequest>> {
     Box::pin(async move {
         let account = target.account("bench agent replies").await?;
         create_agent(&target, &account, "alice", "Alice").await?;

@@ -11,10 +11,11 @@
 //!
 //! Adding one is a new entry in [`all`] and its function in the module of its
 //! area: [`api`] (integration API), [`conversations`], [`widget`],
-//! [`webhooks`].
+//! [`webhooks`], [`scale`] (open chats), [`runtime`] (the host itself).
 
 mod api;
 mod conversations;
+mod runtime;
 mod scale;
 mod seed;
 mod webhooks;
@@ -66,6 +67,11 @@ pub enum Goal {
     RatioToFloor(f64),
     /// At least this many successful requests/s.
     RequestsPerSec(f64),
+    /// A p99 latency under this, at this many connections.
+    P99Below {
+        latency: std::time::Duration,
+        connections: usize,
+    },
 }
 
 /// What a probe found: lines for the report, and targets met or missed.
@@ -136,6 +142,8 @@ pub enum Server {
     Floor,
     /// The release host serving an app.
     Host(HostApp),
+    /// The same, with the `default` key-value store on a Redis of its own.
+    HostOnRedis(HostApp),
 }
 
 /// An app the host serves: its manifest (relative to the workspace) and the
@@ -156,6 +164,8 @@ pub const MAIN_APP: HostApp = HostApp {
     variables: &[
         ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
+        // The host counts each request's key-value calls in a header.
+        ("EDGECHAT_HOST_KV_COUNT", "1"),
     ],
     args: &[],
 };
@@ -183,6 +193,9 @@ impl Server {
         match self {
             Server::Floor => "the floor (native hyper)".into(),
             Server::Host(app) => format!("the release host on {}", app.manifest),
+            Server::HostOnRedis(app) => {
+                format!("the release host on {}, key-value on Redis", app.manifest)
+            }
         }
     }
 }
@@ -204,7 +217,11 @@ pub fn all() -> Vec<Scenario> {
             "GET /healthz: health component, one SQLite key-value read",
             main,
             healthz,
-        ),
+        )
+        .goal(Goal::P99Below {
+            latency: std::time::Duration::from_millis(20),
+            connections: 32,
+        }),
         Scenario::load(
             "static",
             "GET /probe/static: probe component, no host calls",
@@ -216,6 +233,11 @@ pub fn all() -> Vec<Scenario> {
     scenarios.extend(api::scenarios(main));
     scenarios.extend(conversations::scenarios(main));
     scenarios.extend(widget::scenarios(main));
+    scenarios.extend(runtime::scenarios(
+        main,
+        Server::HostOnRedis(MAIN_APP),
+        Server::Host(PROBE_APP),
+    ));
     scenarios.extend(scale::scenarios());
     scenarios.extend(webhooks::scenarios(Server::Host(WEBHOOK_APP)));
     scenarios

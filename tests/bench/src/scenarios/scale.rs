@@ -57,6 +57,7 @@ const MAX_BESIDE_P99: Duration = Duration::from_millis(100);
 
 pub const SCALE_APP: HostApp = HostApp {
     manifest: "spin.toml",
+    args: &[],
     variables: &[
         ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
