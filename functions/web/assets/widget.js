@@ -122,6 +122,7 @@
     ".agent,.note{align-self:flex-start;background:#fff;border:1px solid #d0d7de}" +
     ".note{color:#57606a;font-style:italic}" +
     ".visitor{align-self:flex-end;background:var(--p);color:var(--t)}" +
+    ".who{display:block;font-size:12px;font-weight:600;color:#57606a}" +
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}" +
     "textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8c959f;border-radius:8px;height:42px}" +
     ".send{border:0;border-radius:8px;padding:0 14px;background:var(--p);color:var(--t);font:inherit;font-weight:600;cursor:pointer}" +
@@ -227,7 +228,14 @@
     var p = document.createElement("p");
     var who = m.author && m.author.type;
     p.className = "msg " + (who === "visitor" ? "visitor" : "agent");
-    p.textContent = m.text;
+    // An agent's reply says who wrote it (the name it had then).
+    if (who === "agent" && m.author.name) {
+      var name = document.createElement("span");
+      name.className = "who";
+      name.textContent = m.author.name;
+      p.appendChild(name);
+    }
+    p.appendChild(document.createTextNode(m.text));
     log.appendChild(p);
     log.scrollTop = log.scrollHeight;
     listeners.message.forEach(function (fn) {

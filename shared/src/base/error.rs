@@ -15,6 +15,9 @@ pub enum Error {
     BadRequest(String),
     /// No credentials, or credentials that do not grant access (401).
     Unauthorized(String),
+    /// The caller is known but the request is refused, e.g. a cross-site
+    /// request to a cookie-authenticated page (403).
+    Forbidden(String),
     /// The thing does not exist for this caller (404). Another account's
     /// things are reported exactly like missing ones.
     NotFound(String),
@@ -60,6 +63,7 @@ impl Error {
             Error::BadRequest(detail) => Problem::new(400, detail),
             Error::Unauthorized(detail) => Problem::new(401, detail)
                 .with_header("www-authenticate", "Bearer realm=\"edgechat\""),
+            Error::Forbidden(detail) => Problem::new(403, detail),
             Error::NotFound(detail) => Problem::not_found(detail),
             Error::Conflict(detail) => Problem::new(409, detail),
             Error::TooLarge(detail) => Problem::new(413, detail),
@@ -96,6 +100,7 @@ impl fmt::Display for Error {
             Error::Busy { detail, .. } => f.write_str(detail),
             Error::BadRequest(d)
             | Error::Unauthorized(d)
+            | Error::Forbidden(d)
             | Error::NotFound(d)
             | Error::Conflict(d)
             | Error::TooLarge(d)

@@ -1,5 +1,6 @@
-//! Messages: `{id, seq, conversation_id, author: {type, id}, text,
-//! created_at}`, one log per conversation.
+//! Messages: `{id, seq, conversation_id, author: {type, id, name?}, text,
+//! created_at}`, one log per conversation. An agent's message carries the
+//! agent's display name as it was when it was posted (the widget shows it).
 //!
 //! `seq` comes from the conversation's own atomic sequence
 //! (`acct:<a>:conv:<c>:msg-seq`), one key per message; order is by `seq`,
@@ -47,7 +48,7 @@ pub enum AuthorType {
     System,
 }
 
-/// A message's author: `{type, id}`.
+/// A message's author: `{type, id, name?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     /// Visitor, agent or system.
@@ -55,6 +56,10 @@ pub struct Author {
     pub kind: AuthorType,
     /// The customer id, agent id, or `edgechat`.
     pub id: String,
+    /// An agent's display name when it wrote (absent on visitor messages
+    /// and on agent messages stored before names were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Author {
@@ -63,14 +68,16 @@ impl Author {
         Author {
             kind: AuthorType::Visitor,
             id: id.to_string(),
+            name: None,
         }
     }
 
-    /// An agent.
-    pub fn agent(id: &AgentId) -> Self {
+    /// An agent, with its display name.
+    pub fn agent(id: &AgentId, name: &str) -> Self {
         Author {
             kind: AuthorType::Agent,
             id: id.to_string(),
+            name: Some(name.to_string()),
         }
     }
 }

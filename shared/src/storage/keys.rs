@@ -35,6 +35,11 @@
 //! | `acct:<a>:widget-config` | `{v, colors, texts, position, updated_at}` |
 //! | `acct:<a>:waiting:<window>`, `acct:<a>:waiting:last` | the same, for the account's long-polls |
 //! | `acct:<a>:identity-secret` | the identify secret, sealed with `signing_key` |
+//! | `acct:<a>:customer-conv-seq:<c>` | counter: conversations the customer started ([`crate::chat::conversations`]) |
+//! | `acct:<a>:customer-conv:<c>:<n>` | the id of the customer's `n`th conversation |
+//! | `acct:<a>:agent-link:<l>:uses` | counter: opens of agent link `l`; only the first (1) logs in ([`crate::agent::links`]) |
+//! | `acct:<a>:agent-session:<sha256>` | `{v, account, agent, csrf, created_at, expires_at}`: an agent's page session, by the hash of its cookie secret ([`crate::agent::sessions`]) |
+//! | `acct:<a>:agent-session:<sha256>:conv:<c>` | `{v}`: the session may open conversation `c` |
 //! | `acct:<a>:visitor-link:<c>` | `{v, customer_id, external_id}`: the customer an identified visitor is |
 //! | `sys:webhooks:accounts` | `{v, accounts}`: the accounts that ever had a webhook endpoint (what dispatch visits); a shared document |
 //! | `acct:<a>:webhooks` | `{v, items}`: the account's webhook endpoints (at most 20, secrets sealed); a shared document |
@@ -47,7 +52,7 @@
 //! email address appears in a key.
 
 use crate::base::crypto::sha256_hex;
-use crate::base::ids::{AccountId, ConversationId, CustomerId, SiteKey, WebhookId};
+use crate::base::ids::{AccountId, ConversationId, CustomerId, LinkId, SiteKey, WebhookId};
 
 /// The key `/healthz` reads (and with `?deep=true` writes and deletes) to prove
 /// the store answers. It belongs to no account.
@@ -247,6 +252,33 @@ pub fn webhook_replay_seq(account: &AccountId, endpoint: &WebhookId) -> String {
 /// Replay request `n` of an endpoint.
 pub fn webhook_replay(account: &AccountId, endpoint: &WebhookId, n: u64) -> String {
     format!("acct:{account}:webhook:{endpoint}:replay:{n}")
+/// The customer's conversation counter: how many it started.
+pub fn customer_conversation_seq(account: &AccountId, customer: &CustomerId) -> String {
+    format!("acct:{account}:customer-conv-seq:{customer}")
+}
+
+/// The customer's `n`th conversation (its id).
+pub fn customer_conversation(account: &AccountId, customer: &CustomerId, n: u64) -> String {
+    format!("acct:{account}:customer-conv:{customer}:{n}")
+}
+
+/// How often agent link `link` was opened (a counter).
+pub fn agent_link_uses(account: &AccountId, link: &LinkId) -> String {
+    format!("acct:{account}:agent-link:{link}:uses")
+}
+
+/// An agent page session, by the SHA-256 (hex) of its cookie secret.
+pub fn agent_session(account: &AccountId, secret_sha256_hex: &str) -> String {
+    format!("acct:{account}:agent-session:{secret_sha256_hex}")
+}
+
+/// That the session may open `conversation`.
+pub fn agent_session_conversation(
+    account: &AccountId,
+    secret_sha256_hex: &str,
+    conversation: &ConversationId,
+) -> String {
+    format!("acct:{account}:agent-session:{secret_sha256_hex}:conv:{conversation}")
 }
 
 #[cfg(test)]
@@ -291,6 +323,11 @@ mod tests {
             webhook_attempt(&a, &w, 2),
             webhook_replay_seq(&a, &w),
             webhook_replay(&a, &w, 1),
+            customer_conversation_seq(&a, &c),
+            customer_conversation(&a, &c, 2),
+            agent_link_uses(&a, &LinkId::generate()),
+            agent_session(&a, "h"),
+            agent_session_conversation(&a, "h", &conv),
         ] {
             assert!(key.starts_with(&prefix), "{key}");
         }

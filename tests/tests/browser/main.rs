@@ -1,4 +1,4 @@
-//! The widget in a real browser: starts the host with a fresh account, then
+//! The widget and the agent page in a real browser: starts the host with a fresh account, then
 //! runs a file of `tests/browser/` with `node --test` (Debian's chromium
 //! driven by playwright-core; `tests/run.sh` installs both) against it, and
 //! passes or fails with it. Screenshots land in `tests/artifacts/`.
@@ -16,6 +16,11 @@ fn the_widget_backs_off_when_the_server_is_busy() {
     // One long-poll may wait per account: a second chat is turned away.
     let options = HostOptions::app().env("SPIN_VARIABLE_LONG_POLL_SLOTS_PER_ACCOUNT", "1");
     run_browser_tests("busy.test.mjs", options);
+}
+
+#[test]
+fn an_agent_answers_from_the_agent_page_in_a_real_browser() {
+    run_browser_tests("agent.test.mjs", HostOptions::app());
 }
 
 fn run_browser_tests(file: &str, options: HostOptions) {

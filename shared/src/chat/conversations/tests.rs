@@ -397,7 +397,7 @@ fn message_seqs_count_up_and_page_by_cursor() {
         .map(|m| m.seq)
         .collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
-    assert_eq!(first.items[1].author, Author::agent(&alice));
+    assert_eq!(first.items[1].author, Author::agent(&alice, "alice"));
 }
 
 #[test]
