@@ -227,7 +227,7 @@ impl App {
         };
         let client = SocketAddr::from(([127, 0, 0, 1], 0));
         set_spin_headers(&mut req, &route, client, listening);
-        self.call(route.component, req).await
+        self.call(route.component, req, false).await
     }
 
     /// Serves a request from a component to `http://<target>.spin.internal`.

@@ -127,6 +127,8 @@ minted_id!(
 minted_id!(
     /// A webhook endpoint.
     WebhookId, "wh_", 10
+);
+minted_id!(
     /// One signed agent link (its single use is counted under it).
     LinkId, "lnk_", 10
 );

@@ -252,6 +252,8 @@ pub fn webhook_replay_seq(account: &AccountId, endpoint: &WebhookId) -> String {
 /// Replay request `n` of an endpoint.
 pub fn webhook_replay(account: &AccountId, endpoint: &WebhookId, n: u64) -> String {
     format!("acct:{account}:webhook:{endpoint}:replay:{n}")
+}
+
 /// The customer's conversation counter: how many it started.
 pub fn customer_conversation_seq(account: &AccountId, customer: &CustomerId) -> String {
     format!("acct:{account}:customer-conv-seq:{customer}")

@@ -45,7 +45,9 @@ fn every_write_route_makes_the_documented_number_of_key_value_round_trips() {
         eprintln!("skipped: only the local runtime counts key-value calls");
         return;
     }
-    let host = HostOptions::app().env("EDGECHAT_HOST_KV_COUNT", "1").start();
+    let host = HostOptions::app()
+        .env("EDGECHAT_HOST_KV_COUNT", "1")
+        .start();
     let admin = host.client().with_bearer(ADMIN_TOKEN);
     let public = host.client();
     let mut measured: Vec<(String, String, u32)> = Vec::new();
@@ -62,8 +64,16 @@ fn every_write_route_makes_the_documented_number_of_key_value_round_trips() {
     let api = host
         .client()
         .with_bearer(account["api_token"].as_str().unwrap());
-    let minted = admin.post(&format!("/api/v1/accounts/{id}/tokens"), &json!({"name": "ops"}));
-    note("POST /api/v1/accounts/{id}/tokens", "admin mints a token", &minted, 201);
+    let minted = admin.post(
+        &format!("/api/v1/accounts/{id}/tokens"),
+        &json!({"name": "ops"}),
+    );
+    note(
+        "POST /api/v1/accounts/{id}/tokens",
+        "admin mints a token",
+        &minted,
+        201,
+    );
     let token = api.post("/api/v1/tokens", &json!({"name": "crm"}));
     note("POST /api/v1/tokens", "create a token", &token, 201);
     let token_id = token.json()["id"].as_str().unwrap().to_string();
@@ -73,19 +83,34 @@ fn every_write_route_makes_the_documented_number_of_key_value_round_trips() {
     let agents = json!({"agents": [
         {"id": "alice", "name": "Alice", "online": true, "available": true},
         {"id": "bob", "name": "Bob", "online": true, "available": true}]});
-    note("PUT /api/v1/agents", "sync two agents", &api.put("/api/v1/agents", &agents), 200);
+    note(
+        "PUT /api/v1/agents",
+        "sync two agents",
+        &api.put("/api/v1/agents", &agents),
+        200,
+    );
     let carol = api.put("/api/v1/agents/carol", &json!({"name": "Carol"}));
     note("PUT /api/v1/agents/{id}", "add one agent", &carol, 201);
     let status = api.put(
         "/api/v1/agents/carol/status",
         &json!({"online": true, "available": false}),
     );
-    note("PUT /api/v1/agents/{id}/status", "change its presence", &status, 200);
+    note(
+        "PUT /api/v1/agents/{id}/status",
+        "change its presence",
+        &status,
+        200,
+    );
     let removed = api.delete("/api/v1/agents/carol");
     note("DELETE /api/v1/agents/{id}", "remove it", &removed, 204);
 
     let visitor = public.post("/v1/widget/visitors", &json!({"site": site}));
-    note("POST /v1/widget/visitors", "mint a visitor id", &visitor, 201);
+    note(
+        "POST /v1/widget/visitors",
+        "mint a visitor id",
+        &visitor,
+        201,
+    );
     let visitor = visitor.json()["visitor"].as_str().unwrap().to_string();
     let started = public.post(
         "/v1/widget/conversations",
@@ -104,17 +129,37 @@ fn every_write_route_makes_the_documented_number_of_key_value_round_trips() {
         .with_bearer(started["visitor_token"].as_str().unwrap());
     let messages = format!("/v1/widget/conversations/{conversation}/messages");
     let said = chat.post(&messages, &json!({"text": "anyone?"}));
-    note("POST /v1/widget/conversations/{id}/messages", "a visitor message", &said, 201);
+    note(
+        "POST /v1/widget/conversations/{id}/messages",
+        "a visitor message",
+        &said,
+        201,
+    );
     let conv = format!("/api/v1/conversations/{conversation}");
     let reply = api.post(
         &format!("{conv}/messages"),
         &json!({"agent_id": "alice", "text": "Hi"}),
     );
-    note("POST /api/v1/conversations/{id}/messages", "an agent reply", &reply, 201);
+    note(
+        "POST /api/v1/conversations/{id}/messages",
+        "an agent reply",
+        &reply,
+        201,
+    );
     let assigned = api.post(&format!("{conv}/assign"), &json!({"agent_id": "bob"}));
-    note("POST /api/v1/conversations/{id}/assign", "hand it to another agent", &assigned, 200);
+    note(
+        "POST /api/v1/conversations/{id}/assign",
+        "hand it to another agent",
+        &assigned,
+        200,
+    );
     let closed = api.post(&format!("{conv}/close"), &json!({}));
-    note("POST /api/v1/conversations/{id}/close", "close it", &closed, 200);
+    note(
+        "POST /api/v1/conversations/{id}/close",
+        "close it",
+        &closed,
+        200,
+    );
     let reopened = chat.post(&messages, &json!({"text": "one more thing"}));
     note(
         "POST /v1/widget/conversations/{id}/messages",
@@ -129,15 +174,35 @@ fn every_write_route_makes_the_documented_number_of_key_value_round_trips() {
     note("PUT /api/v1/customers/{id}", "tag a customer", &tagged, 200);
     let hide = json!({"mode": "hide"});
     let one = api.put(&format!("/api/v1/customers/{visitor}/visibility"), &hide);
-    note("PUT /api/v1/customers/{id}/visibility", "hide the chat for them", &one, 200);
-    note("PUT /api/v1/visibility", "account-wide override", &api.put("/api/v1/visibility", &hide), 200);
+    note(
+        "PUT /api/v1/customers/{id}/visibility",
+        "hide the chat for them",
+        &one,
+        200,
+    );
+    note(
+        "PUT /api/v1/visibility",
+        "account-wide override",
+        &api.put("/api/v1/visibility", &hide),
+        200,
+    );
     let rules = json!({"rules": [{"id": "office", "conditions": [{"type": "agents_online"}]}]});
-    note("PUT /api/v1/action-rules", "one rule", &api.put("/api/v1/action-rules", &rules), 200);
+    note(
+        "PUT /api/v1/action-rules",
+        "one rule",
+        &api.put("/api/v1/action-rules", &rules),
+        200,
+    );
     let config = json!({"colors": {"primary": "#aa3300", "text": "#ffffff"}});
     let configured = api.put("/api/v1/widget/config", &config);
     note("PUT /api/v1/widget/config", "colors", &configured, 200);
     let routing = api.put("/api/v1/settings/routing", &json!({"mode": "manual"}));
-    note("PUT /api/v1/settings/routing", "manual routing", &routing, 200);
+    note(
+        "PUT /api/v1/settings/routing",
+        "manual routing",
+        &routing,
+        200,
+    );
 
     let expected = documented();
     let render = |rows: &[(String, String, u32)]| -> String {

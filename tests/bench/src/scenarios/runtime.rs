@@ -31,6 +31,7 @@ const SMALL_POOL: usize = 8;
 /// The probe app on a pool of [`SMALL_POOL`] instances.
 pub const PROBE_APP_SMALL_POOL: HostApp = HostApp {
     manifest: "tests/apps/probe/spin.toml",
+    args: &[],
     variables: &[
         ("SPIN_VARIABLE_SECRET_WORD", "bench"),
         ("SPIN_WASMTIME_INSTANCE_COUNT", "8"),
