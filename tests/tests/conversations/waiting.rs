@@ -21,14 +21,25 @@ fn host_with_budgets(total: u32, per_account: u32) -> Host {
         .start()
 }
 
-/// A visitor's long-poll from the tail of its chat, waiting up to 30 s.
+/// A visitor's long-poll from the tail of its chat, waiting up to 30 s. A
+/// probe of the test may hold a slot for a moment just when this poll
+/// arrives: then it is refused, and tries again until it waits.
 fn wait_on(chat: &Chat) -> JoinHandle<Reply> {
     let cursor = next_cursor(chat.visitor.get(&chat.messages_path()).expect(200));
     let (visitor, path) = (
         chat.visitor.clone(),
         format!("{}?cursor={cursor}&wait=30", chat.messages_path()),
     );
-    std::thread::spawn(move || visitor.get(&path))
+    std::thread::spawn(move || {
+        let began = Instant::now();
+        loop {
+            let reply = visitor.get(&path);
+            if reply.status != 503 || began.elapsed() > DEADLINE {
+                return reply;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
 }
 
 /// Polls `chat` with a short wait until the answer is `status`.
