@@ -43,8 +43,13 @@ impl HostState {
         Ok(OpenStore { backend })
     }
 
+    /// The backend behind `store`, for one call that reaches it: every data
+    /// call goes through here (and `swap`, which holds its backend), so
+    /// this is where the request's key-value round trips are counted.
     fn backend(&self, store: &Resource<OpenStore>) -> wasmtime::Result<Arc<Backend>> {
-        Ok(self.table.get(store)?.backend.clone())
+        let backend = self.table.get(store)?.backend.clone();
+        self.kv_round_trips.count();
+        Ok(backend)
     }
 }
 
@@ -205,6 +210,7 @@ impl atomics::Host for HostState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let state = self.table.delete(cas)?;
+        self.kv_round_trips.count();
         let swapped = state
             .backend
             .compare_and_swap(&state.key, state.seen.as_deref(), &value)

@@ -14,6 +14,7 @@ mod cache;
 mod kv;
 mod manifest;
 mod outbound;
+mod pool;
 mod problem;
 mod request_timeout;
 mod routing;

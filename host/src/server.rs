@@ -13,7 +13,7 @@ use crate::manifest::Manifest;
 use crate::outbound::{AllowedHost, OutboundHooks};
 use crate::request_timeout::RequestTimeout;
 use crate::routing::{RouteMatch, Router};
-use crate::state::{ComponentContext, HostState};
+use crate::state::{ComponentContext, HostState, KvRoundTrips};
 use anyhow::{Context, Result, anyhow};
 use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
@@ -24,8 +24,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
+use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::bindings::ProxyPre;
 use wasmtime_wasi_http::bindings::http::types::{ErrorCode, Scheme};
@@ -48,8 +48,21 @@ pub struct App {
     router: Router,
     kv: Arc<KvStores>,
     request_timeout: Option<RequestTimeout>,
+    /// Whether responses to outside requests carry [`KV_ROUND_TRIPS_HEADER`].
+    count_kv_round_trips: bool,
     this: Weak<App>,
 }
+
+/// Set to `1`, the host tells in each response to an outside request how
+/// many key-value calls its instance had made when the response headers
+/// arrived (see [`KvRoundTrips`]), in [`KV_ROUND_TRIPS_HEADER`]: a
+/// measuring aid for tests and the benchmark. Off by default, and Spin has
+/// no such header. Calls made by a component reached through service
+/// chaining count in that component's instance, not its caller's.
+pub const KV_COUNT_VAR: &str = "EDGECHAT_HOST_KV_COUNT";
+
+/// The response header of [`KV_COUNT_VAR`].
+pub const KV_ROUND_TRIPS_HEADER: &str = "edgechat-kv-round-trips";
 
 /// Why a component gave no response.
 enum Failure {
@@ -71,6 +84,28 @@ impl From<wasmtime::Error> for Failure {
     }
 }
 
+/// Aborts a spawned task when dropped, unless disarmed first.
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl AbortOnDrop {
+    fn new(handle: tokio::task::AbortHandle) -> Self {
+        AbortOnDrop(Some(handle))
+    }
+
+    /// Lets the task run on by itself.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
 /// Where the app listens, for Spin's URL headers.
 #[derive(Clone, Copy)]
 pub struct Listening {
@@ -86,7 +121,7 @@ impl App {
         cache_dir: &Path,
         request_timeout: Option<RequestTimeout>,
     ) -> Result<Arc<App>> {
-        let engine = engine()?;
+        let engine = crate::pool::engine()?;
         crate::request_timeout::start_epoch_ticker(&engine);
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -143,6 +178,7 @@ impl App {
             router,
             kv: Arc::new(kv),
             request_timeout,
+            count_kv_round_trips: std::env::var(KV_COUNT_VAR).is_ok_and(|v| v == "1"),
             this: this.clone(),
         }))
     }
@@ -174,7 +210,8 @@ impl App {
                 .boxed_unsync()
         });
         set_spin_headers(&mut req, &route, client, listening);
-        self.call(route.component, req).await
+        self.call(route.component, req, self.count_kv_round_trips)
+            .await
     }
 
     /// Serves a request the runtime makes itself (`--tick`), routed like
@@ -190,7 +227,7 @@ impl App {
         };
         let client = SocketAddr::from(([127, 0, 0, 1], 0));
         set_spin_headers(&mut req, &route, client, listening);
-        self.call(route.component, req).await
+        self.call(route.component, req, false).await
     }
 
     /// Serves a request from a component to `http://<target>.spin.internal`.
@@ -209,14 +246,28 @@ impl App {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
         set_spin_headers(&mut req, &route, listening.addr, listening);
-        Ok(self.call(index, req).await)
+        Ok(self.call(index, req, false).await)
     }
 
-    async fn call(&self, index: usize, req: Request<Body>) -> Response<Body> {
+    /// Runs component `index` on `req`; `count_kv` adds
+    /// [`KV_ROUND_TRIPS_HEADER`] to its response.
+    async fn call(&self, index: usize, req: Request<Body>, count_kv: bool) -> Response<Body> {
         let component = &self.components[index];
         let id = component.context.id.clone();
-        match self.instantiate_and_handle(component, req).await {
-            Ok(response) => response,
+        let kv_round_trips = KvRoundTrips::default();
+        match self
+            .instantiate_and_handle(component, req, kv_round_trips.clone())
+            .await
+        {
+            Ok(mut response) => {
+                if count_kv {
+                    response.headers_mut().insert(
+                        KV_ROUND_TRIPS_HEADER,
+                        HeaderValue::from(kv_round_trips.so_far()),
+                    );
+                }
+                response
+            }
             Err(Failure::TimedOut) => {
                 eprintln!("{}", self.timed_out_message(&id, "before it answered"));
                 crate::problem::timed_out()
@@ -240,6 +291,7 @@ impl App {
         &self,
         component: &LoadedComponent,
         req: Request<Body>,
+        kv_round_trips: KvRoundTrips,
     ) -> Result<Response<Body>, Failure> {
         let context = component.context.clone();
         let mut wasi = WasiCtx::builder();
@@ -258,6 +310,7 @@ impl App {
             },
             component: context.clone(),
             kv: self.kv.clone(),
+            kv_round_trips,
         };
         let mut store = Store::new(component.pre.engine(), state);
         // The clock starts when the request reaches the component, as
@@ -297,10 +350,30 @@ impl App {
                 Err(_elapsed) => Err(Failure::TimedOut),
             }
         });
-        match receiver.await {
+        // Until the response headers are out, the guest lives only as long
+        // as this future. hyper drops it when the client hangs up (HTTP/1
+        // with half-close off, its default, reads the connection's EOF
+        // while the response is pending), and then the guard aborts the
+        // task: its store, and the pooled instance, go at once instead of
+        // when a long-poll's wait would have ended.
+        //
+        // Spin 3.6.3 does not do this: its wasi-http executor (crates/
+        // trigger-http/src/wasi.rs) also spawns the guest into a task, but
+        // drops its handle with the request future, so a hung-up guest runs
+        // to its end and holds its instance until then. Freeing the slot
+        // earlier here is acceptable only because the app never relies on a
+        // guest running on after its client left: on Spin, a hung-up
+        // long-poll keeps its instance until its wait (at most 30 s) ends,
+        // and the app's capacity must count it.
+        let guard = AbortOnDrop::new(task.abort_handle());
+        let answer = receiver.await;
+        guard.disarm();
+        match answer {
             Ok(Ok(response)) => {
-                // The guest may still be streaming the body: report a trap
-                // or a timeout that happens after the headers went out.
+                // The headers are out: from here the guest streams the body
+                // detached, as in Spin (a write to a body whose client left
+                // fails, and the guest ends). Report a trap or a timeout
+                // that happens after the headers went out.
                 let id = context.id.clone();
                 let app = self.this.clone();
                 tokio::spawn(async move {
@@ -328,57 +401,6 @@ impl App {
             },
         }
     }
-}
-
-/// The engine: async host calls, epoch interruption (as in Spin, which
-/// enables it too), pooling allocation (falling back to on-demand where the
-/// machine cannot reserve the pool's address space).
-fn engine() -> Result<Engine> {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(instance_count()?)
-        .total_core_instances(4_000)
-        .total_memories(2_000)
-        .total_tables(2_000)
-        .max_memories_per_component(8)
-        .max_tables_per_component(8)
-        .max_memory_size(256 << 20)
-        // Reset the first pages of each slot with memset instead of
-        // madvise: a guest touches about this much per request, and
-        // madvise costs a TLB shootdown across cores plus page faults next
-        // time.
-        .linear_memory_keep_resident(2 << 20)
-        .table_keep_resident(64 << 10)
-        .async_stack_keep_resident(256 << 10);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    match Engine::new(&config) {
-        Ok(engine) => Ok(engine),
-        Err(e) => {
-            eprintln!("pooling allocator unavailable ({e}); using on-demand allocation");
-            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-            Ok(Engine::new(&config)?)
-        }
-    }
-}
-
-/// How many component instances may be live at once, i.e. how many requests
-/// run concurrently: Spin's `SPIN_WASMTIME_INSTANCE_COUNT`, which defaults to
-/// `SPIN_MAX_INSTANCE_COUNT`, which defaults to 1,000. A request beyond it
-/// fails to instantiate and answers 500, as on Spin.
-fn instance_count() -> Result<u32> {
-    let from_env = |name: &str| -> Result<Option<u32>> {
-        match std::env::var(name) {
-            Ok(value) => value
-                .parse()
-                .map(Some)
-                .map_err(|e| anyhow!("cannot parse {name}={value:?}: {e}")),
-            Err(_) => Ok(None),
-        }
-    };
-    let max = from_env("SPIN_MAX_INSTANCE_COUNT")?.unwrap_or(1_000);
-    Ok(from_env("SPIN_WASMTIME_INSTANCE_COUNT")?.unwrap_or(max))
 }
 
 /// Sets the headers Spin gives every component request.

@@ -4,6 +4,7 @@ use crate::kv::KvStores;
 use crate::outbound::OutboundHooks;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::body::HyperOutgoingBody;
@@ -31,6 +32,27 @@ pub struct HostState {
     pub outbound: OutboundHooks,
     pub component: Arc<ComponentContext>,
     pub kv: Arc<KvStores>,
+    /// Key-value calls this request's instance made so far.
+    pub kv_round_trips: KvRoundTrips,
+}
+
+/// How many key-value calls an instance made: every call that reaches a
+/// store (get, set, delete, exists, listing keys, increment, the
+/// compare-and-swap's read and its swap, and each batch call, once),
+/// through `fermyon:spin/key-value` or `wasi:keyvalue`; opening and closing
+/// a store are not counted. Shared with the server, which reads it when the
+/// response headers arrive (see `KV_COUNT_VAR` in `server`).
+#[derive(Clone, Default)]
+pub struct KvRoundTrips(Arc<AtomicU64>);
+
+impl KvRoundTrips {
+    pub fn count(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn so_far(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl WasiView for HostState {

@@ -16,9 +16,11 @@
 //! - [`api`], the integration API: [`accounts`], [`tokens`], [`auth`],
 //!   [`agents`], [`customers`], [`audit`], [`idempotency`].
 //! - [`chat`]: [`conversations`], [`messages`], [`events`], [`routing`],
-//!   [`visitors`], [`longpoll`].
+//!   [`visitors`], [`longpoll`], [`waiting`].
 //! - [`widget`]: [`widget::config`], [`rules`], [`visibility`], [`identity`].
 //! - [`webhooks`]: endpoints, signed deliveries, retries, replays.
+//! - [`agent`]: signed agent links ([`agent_links`]) and the agent page's
+//!   sessions ([`agent_sessions`]).
 //!
 //! Every module is also re-exported at the crate root (`edgechat::agents`),
 //! so that the components' imports stay one segment long.
@@ -38,6 +40,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod api;
 pub mod base;
 pub mod chat;
@@ -49,9 +52,10 @@ pub mod widget;
 #[cfg(test)]
 mod testing;
 
+pub use agent::{links as agent_links, sessions as agent_sessions};
 pub use api::{accounts, agents, audit, auth, customers, idempotency, tokens};
 pub use base::{crypto, error, ids, input, paging, problem, time, tz};
-pub use chat::{conversations, events, longpoll, messages, routing, visitors};
+pub use chat::{conversations, events, longpoll, messages, routing, visitors, waiting};
 pub use http::route_table;
 #[cfg(feature = "spin")]
 pub use http::spin_http;

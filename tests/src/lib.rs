@@ -79,6 +79,10 @@ pub fn probe_manifest() -> PathBuf {
 /// The admin token the harness gives the app.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// The signing key the harness gives the app (tests that forge or check
+/// signatures sign with it).
+pub const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef";
+
 /// How to start a host.
 #[derive(Debug, Clone)]
 pub struct HostOptions {
@@ -103,10 +107,9 @@ impl HostOptions {
     pub fn app() -> Self {
         let mut options = Self::new(app_manifest());
         options.own_redis = kv_is_redis();
-        options.env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN).env(
-            "SPIN_VARIABLE_SIGNING_KEY",
-            "test-signing-key-0123456789abcdef",
-        )
+        options
+            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("SPIN_VARIABLE_SIGNING_KEY", SIGNING_KEY)
     }
 
     /// The probe app with its required variable set.
@@ -586,6 +589,8 @@ impl Client {
     pub fn new(base: &str) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A redirect is an answer the suites look at (agent links' 303).
+            .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();

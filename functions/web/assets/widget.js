@@ -61,6 +61,8 @@
           var error = new Error((data && data.detail) || ("HTTP " + response.status));
           error.status = response.status;
           error.problem = data;
+          // A busy server (503) says when to come back.
+          error.retryAfter = Number(response.headers.get("retry-after")) || 0;
           throw error;
         }
         return data;
@@ -120,6 +122,7 @@
     ".agent,.note{align-self:flex-start;background:#fff;border:1px solid #d0d7de}" +
     ".note{color:#57606a;font-style:italic}" +
     ".visitor{align-self:flex-end;background:var(--p);color:var(--t)}" +
+    ".who{display:block;font-size:12px;font-weight:600;color:#57606a}" +
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}" +
     "textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8c959f;border-radius:8px;height:42px}" +
     ".send{border:0;border-radius:8px;padding:0 14px;background:var(--p);color:var(--t);font:inherit;font-weight:600;cursor:pointer}" +
@@ -218,13 +221,21 @@
 
   // --- conversation: start on the first message, long-poll replies -----------
   var listeners = { message: [] }, seen = {}, polling = false, pollGeneration = 0;
+  var pollFailures = 0;
   function render(m) {
     if (seen[m.id]) return;
     seen[m.id] = true;
     var p = document.createElement("p");
     var who = m.author && m.author.type;
     p.className = "msg " + (who === "visitor" ? "visitor" : "agent");
-    p.textContent = m.text;
+    // An agent's reply says who wrote it (the name it had then).
+    if (who === "agent" && m.author.name) {
+      var name = document.createElement("span");
+      name.className = "who";
+      name.textContent = m.author.name;
+      p.appendChild(name);
+    }
+    p.appendChild(document.createTextNode(m.text));
     log.appendChild(p);
     log.scrollTop = log.scrollHeight;
     listeners.message.forEach(function (fn) {
@@ -244,12 +255,19 @@
     api("GET", "/v1/widget/conversations/" + encodeURIComponent(c.id) + "/messages?" +
       q({ cursor: cursor || "", wait: 25 }), null, c.token).then(function (page) {
       if (generation !== pollGeneration) return;
+      pollFailures = 0;
       (page.items || []).forEach(render);
       poll(page.next_cursor || cursor);
     }, function (error) {
       if (generation !== pollGeneration) return;
       if (error.status === 401 || error.status === 404) { forget(); return; }
-      setTimeout(function () { poll(cursor); }, 3000);
+      // Come back when the server says (a busy 503's Retry-After), else
+      // after 3 s doubling to a minute; spread by ±25% so that the widgets
+      // a busy server turned away do not all return at once.
+      pollFailures += 1;
+      var seconds = error.retryAfter || Math.min(60, 3 * Math.pow(2, pollFailures - 1));
+      host.setAttribute("data-poll-retry", String(seconds));
+      setTimeout(function () { poll(cursor); }, seconds * 1000 * (0.75 + Math.random() / 2));
     });
   }
   function start(text) {

@@ -5,7 +5,8 @@
 //! runtime config). Both give atomic `increment` across concurrent requests
 //! and across processes sharing the backend. Compare-and-swap works on
 //! SQLite only: on Redis it is refused, because Spin's own Redis backend
-//! (3.6.x, 4.0.x) breaks it, and a component that relies on it there must
+//! (3.6.x, 4.0.x) breaks it (and so is `get-many`, which that backend sends
+//! to `KEYS`), and a component that relies on it there must
 //! fail here as it would under Spin, not pass.
 
 mod fault;
@@ -21,6 +22,11 @@ use std::sync::Arc;
 pub const REDIS_CAS_REFUSED: &str = "compare-and-swap is not supported on a Redis key-value \
     store: Spin's Redis backend (3.6.x, 4.0.x) reports a swap that wrote as cas-failed and a \
     conflict as success";
+
+/// What a get-many on Redis answers.
+pub const REDIS_GET_MANY_REFUSED: &str = "get-many is not supported on a Redis key-value \
+    store: Spin's Redis backend (3.6.x, 4.0.x) sends the keys to KEYS (a pattern match) \
+    instead of MGET, so the call fails there";
 
 /// Why a key-value call failed. Mirrors the WIT `error` variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +137,7 @@ impl Backend {
     pub async fn get_many(&self, keys: Vec<String>) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {
         match self {
             Backend::Sqlite { db, label } => db.get_many(label, keys),
-            Backend::Redis(r) => r.get_many(keys).await,
+            Backend::Redis(_) => Err(KvError::Other(REDIS_GET_MANY_REFUSED.into())),
         }
     }
 

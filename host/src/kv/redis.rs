@@ -49,18 +49,6 @@ impl RedisStore {
         self.conn().incr(key, delta).await.map_err(KvError::other)
     }
 
-    pub async fn get_many(&self, keys: Vec<String>) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(KvError::other)?;
-        Ok(keys.into_iter().zip(values).collect())
-    }
-
     pub async fn set_many(&self, entries: Vec<(String, Vec<u8>)>) -> KvResult<()> {
         if entries.is_empty() {
             return Ok(());

@@ -698,7 +698,7 @@ mod tests {
             &w.clock,
             &w.caller.account,
             &crate::chat::longpoll::Query::first(100),
-            &|| {},
+            crate::chat::longpoll::NO_SLEEP,
         )
         .unwrap();
         page.items
@@ -785,7 +785,7 @@ mod tests {
             &w.clock,
             &w.caller.account,
             &crate::chat::longpoll::Query::first(10),
-            &|| {},
+            crate::chat::longpoll::NO_SLEEP,
         )
         .unwrap();
         assert_eq!(page.items[2].data["agent"]["online"], true);
@@ -842,6 +842,12 @@ mod tests {
             }
             self.inner.increment(key, delta)
         }
+        fn set_many(
+            &self,
+            entries: &[(String, Vec<u8>)],
+        ) -> crate::storage::store::StoreResult<()> {
+            self.inner.set_many(entries)
+        }
     }
 
     #[test]
@@ -863,7 +869,7 @@ mod tests {
             &w.clock,
             &w.caller.account,
             &crate::chat::longpoll::Query::first(10),
-            &|| {},
+            crate::chat::longpoll::NO_SLEEP,
         )
         .unwrap();
         assert_eq!(

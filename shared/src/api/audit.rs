@@ -23,6 +23,15 @@ const CURSOR_KIND: &str = "audit";
 pub enum Action {
     /// An account was created (admin). (`account.created`)
     AccountCreated,
+    /// A signed agent link was minted. (`agent_link.created`)
+    AgentLinkCreated,
+    /// An agent link was opened and logged its agent in. (`agent_link.joined`)
+    AgentLinkJoined,
+    /// Opening an agent link was refused; `reason` says why (a security
+    /// event). (`agent_link.refused`)
+    AgentLinkRefused,
+    /// An agent logged out of the agent page. (`agent_session.logged_out`)
+    AgentLoggedOut,
     /// The visibility rule list was replaced. (`action_rules.updated`)
     ActionRulesUpdated,
     /// One agent was created. (`agent.created`)
@@ -92,6 +101,10 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::AccountCreated => "account.created",
+            Action::AgentLinkCreated => "agent_link.created",
+            Action::AgentLinkJoined => "agent_link.joined",
+            Action::AgentLinkRefused => "agent_link.refused",
+            Action::AgentLoggedOut => "agent_session.logged_out",
             Action::ActionRulesUpdated => "action_rules.updated",
             Action::AgentCreated => "agent.created",
             Action::AgentUpdated => "agent.updated",
@@ -140,6 +153,10 @@ pub struct AuditEntry {
     pub action: String,
     /// What it happened to.
     pub target: String,
+    /// Why, for refusals (`agent_link.refused`: `expired`, `used`,
+    /// `tampered`, `key_retired`, `unknown_agent`, `wrong_account`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -155,6 +172,80 @@ fn log<'a>(kv: &'a dyn KeyValue, account: &'a AccountId) -> Log<'a> {
     })
 }
 
+/// What an audit entry will say: who did what to what.
+pub struct Line<'a> {
+    /// Who.
+    pub actor: &'a Actor,
+    /// What.
+    pub action: Action,
+    /// To what.
+    pub target: String,
+}
+
+/// An audit entry whose number is taken and which the change it records
+/// writes in its own batch ([`KeyValue::set_many`]), so that the change and
+/// its entry land together. Dropped without [`Reserved::written`], its
+/// number is tombstoned.
+pub struct Reserved<'a> {
+    log: Log<'a>,
+    n: Option<u64>,
+    actor: String,
+    action: Action,
+    target: String,
+}
+
+/// Takes the number of the entry `line` will be, without writing it.
+pub fn reserve<'a>(
+    kv: &'a dyn KeyValue,
+    account: &'a AccountId,
+    line: Line<'_>,
+) -> Result<Reserved<'a>> {
+    let log = log(kv, account);
+    let n = log.reserve()?;
+    Ok(Reserved {
+        log,
+        n: Some(n),
+        actor: line.actor.to_string(),
+        action: line.action,
+        target: line.target,
+    })
+}
+
+impl Reserved<'_> {
+    /// The entry's key and value, stamped `at`, for the batch.
+    pub fn encode(&self, at: Timestamp) -> Result<(String, Vec<u8>)> {
+        let n = self.n.unwrap_or_default();
+        let entry = AuditEntry {
+            id: n.to_string(),
+            at,
+            actor: self.actor.clone(),
+            action: self.action.as_str().to_string(),
+            target: self.target.clone(),
+            reason: None,
+        };
+        self.log.encode(
+            n,
+            &Stored {
+                v: 1,
+                entry: &entry,
+            },
+        )
+    }
+
+    /// The batch holding the entry was written.
+    pub fn written(mut self) {
+        self.n = None;
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.n.take() {
+            self.log.tombstone(n);
+        }
+    }
+}
+
 /// Appends an entry to the account's audit log.
 pub fn record(
     kv: &dyn KeyValue,
@@ -164,6 +255,31 @@ pub fn record(
     action: Action,
     target: &str,
 ) -> Result<()> {
+    record_entry(kv, clock, account, actor, action, target, None)
+}
+
+/// Appends a refusal (a security event) with its reason.
+pub fn record_refusal(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    actor: &Actor,
+    action: Action,
+    target: &str,
+    reason: &str,
+) -> Result<()> {
+    record_entry(kv, clock, account, actor, action, target, Some(reason))
+}
+
+fn record_entry(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    account: &AccountId,
+    actor: &Actor,
+    action: Action,
+    target: &str,
+    reason: Option<&str>,
+) -> Result<()> {
     log(kv, account).append(|n| {
         let entry = AuditEntry {
             id: n.to_string(),
@@ -171,6 +287,7 @@ pub fn record(
             actor: actor.to_string(),
             action: action.as_str().to_string(),
             target: target.to_string(),
+            reason: reason.map(str::to_string),
         };
         serde_json::to_value(Stored {
             v: 1,

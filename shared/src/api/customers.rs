@@ -627,7 +627,7 @@ mod tests {
             &w.clock,
             &w.caller.account,
             &crate::chat::longpoll::Query::first(100),
-            &|| {},
+            crate::chat::longpoll::NO_SLEEP,
         )
         .unwrap()
         .items

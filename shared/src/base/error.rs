@@ -15,6 +15,9 @@ pub enum Error {
     BadRequest(String),
     /// No credentials, or credentials that do not grant access (401).
     Unauthorized(String),
+    /// The caller is known but the request is refused, e.g. a cross-site
+    /// request to a cookie-authenticated page (403).
+    Forbidden(String),
     /// The thing does not exist for this caller (404). Another account's
     /// things are reported exactly like missing ones.
     NotFound(String),
@@ -26,6 +29,14 @@ pub enum Error {
     UnsupportedMediaType(String),
     /// An Idempotency-Key was reused with a different request (422).
     Unprocessable(String),
+    /// The server is at a capacity limit right now (503 with
+    /// `Retry-After`): nothing was done, and the same request later succeeds.
+    Busy {
+        /// What is full, for the client.
+        detail: String,
+        /// When to come back.
+        retry_after_seconds: u32,
+    },
     /// The key-value store failed; the cause is logged, not shown (503).
     Store(StoreError),
     /// A stored value could not be read back: a bug or corruption (500).
@@ -52,11 +63,17 @@ impl Error {
             Error::BadRequest(detail) => Problem::new(400, detail),
             Error::Unauthorized(detail) => Problem::new(401, detail)
                 .with_header("www-authenticate", "Bearer realm=\"edgechat\""),
+            Error::Forbidden(detail) => Problem::new(403, detail),
             Error::NotFound(detail) => Problem::not_found(detail),
             Error::Conflict(detail) => Problem::new(409, detail),
             Error::TooLarge(detail) => Problem::new(413, detail),
             Error::UnsupportedMediaType(detail) => Problem::new(415, detail),
             Error::Unprocessable(detail) => Problem::new(422, detail),
+            Error::Busy {
+                detail,
+                retry_after_seconds,
+            } => Problem::unavailable(detail.clone())
+                .with_header("retry-after", retry_after_seconds.to_string()),
             Error::Store(cause) => {
                 eprintln!("error: {cause}");
                 Problem::unavailable("storage is temporarily unavailable; retry the request")
@@ -80,8 +97,10 @@ impl fmt::Display for Error {
                 write!(f, "invalid: {}", fields.join("; "))
             }
             Error::Store(cause) => write!(f, "{cause}"),
+            Error::Busy { detail, .. } => f.write_str(detail),
             Error::BadRequest(d)
             | Error::Unauthorized(d)
+            | Error::Forbidden(d)
             | Error::NotFound(d)
             | Error::Conflict(d)
             | Error::TooLarge(d)

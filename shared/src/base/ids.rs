@@ -2,7 +2,7 @@
 //! then known to be well-formed, so it is safe to put into a key.
 //!
 //! Ids edgechat mints ([`AccountId`], [`TokenId`], [`SiteKey`],
-//! [`ConversationId`], [`MessageId`], [`WebhookId`]) are a prefix
+//! [`ConversationId`], [`MessageId`], [`WebhookId`], [`LinkId`]) are a prefix
 //! plus random hex. Ids that come from the business's own systems
 //! ([`AgentId`], [`CustomerId`]) are 1–64 characters of `A–Z a–z 0–9 - _ . @`:
 //! enough for user names, emails and UUIDs, and nothing that needs escaping
@@ -127,6 +127,10 @@ minted_id!(
 minted_id!(
     /// A webhook endpoint.
     WebhookId, "wh_", 10
+);
+minted_id!(
+    /// One signed agent link (its single use is counted under it).
+    LinkId, "lnk_", 10
 );
 id_type!(
     /// An agent's id in the business's own directory.

@@ -32,6 +32,7 @@
 //! - Auto-routing ([`crate::chat::routing`]) runs when a conversation is started.
 
 use crate::api::accounts;
+use crate::api::agents;
 use crate::api::audit;
 use crate::api::auth::{Actor, Caller};
 use crate::api::customers;
@@ -250,6 +251,8 @@ pub fn start(
         }
     };
     let id = ConversationId::generate();
+    // Indexed before it exists: a reader skips an id that names nothing.
+    index_for_customer(kv, &account, &customer_id, &id)?;
     events::emit_change(
         kv,
         clock,
@@ -295,14 +298,7 @@ pub fn start(
             &id,
             Author::visitor(&customer_id),
             text,
-        )?;
-        audit::record(
-            kv,
-            clock,
-            &account,
-            &actor,
-            audit::Action::MessageCreated,
-            &format!("conversation:{id}"),
+            message_audit(&actor, &id),
         )?;
     }
     if let Some(agent) = routing::pick(kv, &account)? {
@@ -364,14 +360,7 @@ pub fn post_visitor_message(
         &id,
         Author::visitor(&conversation.customer_id),
         text,
-    )?;
-    audit::record(
-        kv,
-        clock,
-        account,
-        &actor,
-        audit::Action::MessageCreated,
-        &format!("conversation:{id}"),
+        message_audit(&actor, &id),
     )?;
     Ok(message)
 }
@@ -384,10 +373,10 @@ pub fn visitor_messages(
     visitor: &Visitor,
     path_id: &str,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Message>> {
     let conversation = require_visitors(kv, visitor, path_id)?;
-    messages::page(kv, clock, &visitor.account, &conversation.id, query, sleep)
+    messages::page(kv, clock, &visitor.account, &conversation.id, query, wait)
 }
 
 /// The messages of a conversation after the query's cursor, for the
@@ -398,13 +387,15 @@ pub fn messages(
     account: &AccountId,
     path_id: &str,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Message>> {
     let conversation = require(kv, account, path_id)?;
-    messages::page(kv, clock, account, &conversation.id, query, sleep)
+    messages::page(kv, clock, account, &conversation.id, query, wait)
 }
 
-/// An agent's reply, posted through the integration API.
+/// An agent's reply, through the integration API or the agent page (whose
+/// caller is the agent itself): one path, so events, polling and webhooks
+/// see both alike.
 pub fn reply(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
@@ -415,24 +406,27 @@ pub fn reply(
 ) -> Result<Message> {
     let account = &caller.account;
     let conversation = require(kv, account, path_id)?;
-    routing::require_agent(kv, account, agent)?;
+    // The name as it is now travels with the message (the widget shows it).
+    let agent = agents::get(kv, account, agent.as_str())?;
     let message = messages::append(
         kv,
         clock,
         account,
         &conversation.id,
-        Author::agent(agent),
+        Author::agent(&agent.id, &agent.name),
         text,
-    )?;
-    audit::record(
-        kv,
-        clock,
-        account,
-        &caller.actor,
-        audit::Action::MessageCreated,
-        &format!("conversation:{path_id}"),
+        message_audit(&caller.actor, &conversation.id),
     )?;
     Ok(message)
+}
+
+/// The audit entry of a message, written with it.
+fn message_audit<'a>(actor: &'a Actor, conversation: &ConversationId) -> audit::Line<'a> {
+    audit::Line {
+        actor,
+        action: audit::Action::MessageCreated,
+        target: format!("conversation:{conversation}"),
+    }
 }
 
 /// Routes a conversation to an agent (404 for an unknown agent).
@@ -512,6 +506,71 @@ fn assign_to(
         )?;
     }
     Ok(())
+}
+
+/// Reopens a closed conversation (an open one changes nothing): the agent
+/// page's "reopen".
+pub fn reopen_closed(
+    kv: &dyn KeyValue,
+    clock: &dyn Clock,
+    caller: &Caller,
+    path_id: &str,
+) -> Result<View> {
+    let account = &caller.account;
+    let conversation = require(kv, account, path_id)?;
+    if conversation.status != Status::Open {
+        reopen(kv, clock, account, &caller.actor, &conversation.id)?;
+    }
+    get(kv, account, path_id)
+}
+
+/// How many of a customer's latest conversations [`latest_open_of_customer`]
+/// looks at.
+const CUSTOMER_LOOKBACK: u64 = 20;
+
+fn index_for_customer(
+    kv: &dyn KeyValue,
+    account: &AccountId,
+    customer: &CustomerId,
+    id: &ConversationId,
+) -> Result<()> {
+    let n = kv.increment(&keys::customer_conversation_seq(account, customer), 1)?;
+    let n = u64::try_from(n).map_err(|_| Error::Corrupt("negative conversation count".into()))?;
+    kv.set(
+        &keys::customer_conversation(account, customer, n),
+        id.as_str().as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// The customer's most recent open conversation, among its last
+/// [`CUSTOMER_LOOKBACK`] (conversations started before this index existed
+/// are not found).
+pub fn latest_open_of_customer(
+    kv: &dyn KeyValue,
+    account: &AccountId,
+    customer: &CustomerId,
+) -> Result<Option<View>> {
+    let top = kv.increment(&keys::customer_conversation_seq(account, customer), 0)?;
+    let top = u64::try_from(top).unwrap_or_default();
+    for n in (top.saturating_sub(CUSTOMER_LOOKBACK - 1).max(1)..=top).rev() {
+        let Some(bytes) = kv.get(&keys::customer_conversation(account, customer, n))? else {
+            continue;
+        };
+        let Some(id) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| ConversationId::parse(text).ok())
+        else {
+            continue;
+        };
+        match read(kv, account, &id)? {
+            Some(c) if c.status == Status::Open && &c.customer_id == customer => {
+                return view_of(kv, account, c).map(Some);
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 /// Closes a conversation (closing a closed one changes nothing).

@@ -19,10 +19,11 @@
 //! as at a gap, and past the grace period they pass it. So a reader never
 //! shows an event whose change is missing, nor misses one whose change
 //! happened, whichever write a crash falls after.
-//! - [`emit_message`] (`message.created`): event `n` is `{message: m}`, the
-//!   message's number in its conversation, written before message `m`. The
-//!   message log passes an unwritten `m` after the same grace period, so
-//!   neither reader ever shows a message whose writer died in between.
+//! - [`emit_message`] (`message.created`): event `n`, message `m` and the
+//!   audit entry are written in one batch, all or none
+//!   ([`KeyValue::set_many`]); a writer that dies before it leaves numbers
+//!   that both logs pass after the grace period. (Entries of an earlier
+//!   layout, `{message: m}` written before message `m`, are still read.)
 //! - [`emit_change`] (a conversation's `created`, `assigned`, `closed`,
 //!   `reopened`): event `n` is `{pending: true}` until the conversation
 //!   document is written with `last_change = {seq: n, type, at, data}`
@@ -46,13 +47,15 @@
 //! it does not use (the change turned out a no-op, or failed) are
 //! tombstoned when the `Pending` is dropped.
 //!
-//! **Latest activity** (`acct:<a>:conv:<c>:activity`) only grows: it is
-//! raised to `n` as a shared document (`doc::update`), and a writer that finds a larger
-//! number stops at once, so concurrent writers to one conversation settle in
-//! a few rounds (the highest number wins, the others drop out). The change
-//! feed skips event `n` of a conversation whose activity is above `n`: that
-//! later event is still ahead of the reader, and will show the conversation.
+//! **Latest activity** (`acct:<a>:conv:<c>:latest`) is written in the
+//! batch of every event of the conversation: the last batch written wins.
+//! The change feed skips event `n` of a conversation whose activity is
+//! above `n`: that later event is still ahead of the reader, and will show
+//! the conversation. Two events of one conversation written at the same
+//! moment may leave the earlier one as the activity; the feed then shows
+//! the conversation at both events, never at neither.
 
+use crate::api::audit;
 use crate::base::error::{Error, Result};
 use crate::base::ids::{AccountId, ConversationId};
 use crate::base::paging::{Page, decode_seq_cursor, encode_cursor};
@@ -311,19 +314,24 @@ fn too_slow(what: &str) -> Error {
 }
 
 /// Appends a message to `messages` (the conversation's message log) together
-/// with its `message.created` event. `make(m, n, at)` builds the stored
-/// message for number `m`, event `n` and time `at`; the event's data is the
-/// message as the message log shows it. Returns the event's number.
+/// with its `message.created` event and the audit entry `audit`.
+/// `make(m, n, at)` builds the stored message for number `m`, event `n` and
+/// time `at`, and the event's data (the message as the message log shows
+/// it). Returns the event's number.
 ///
-/// Writes: two increments, the event reference, the message, and the
-/// conversation's activity (its latest event).
+/// Writes: three increments (the event, message and audit numbers), then
+/// one batch ([`KeyValue::set_many`], all or none) of the full event, the
+/// message, the conversation's latest activity and the audit entry. The
+/// batch is the commit point: a writer that dies before it leaves only
+/// numbers, which readers pass after the grace period.
 pub(crate) fn emit_message<M: Serialize>(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
     account: &AccountId,
     conversation: &ConversationId,
     messages: &Log<'_>,
-    make: impl FnOnce(u64, u64, Timestamp) -> M,
+    audit: audit::Line<'_>,
+    make: impl FnOnce(u64, u64, Timestamp) -> Result<(M, Value)>,
 ) -> Result<u64> {
     let events = log(kv, account);
     let n = events.reserve()?;
@@ -334,37 +342,55 @@ pub(crate) fn emit_message<M: Serialize>(
             return Err(e);
         }
     };
-    // Read after both numbers are taken: neither entry is older than its number.
-    let at = clock.now();
-    let reference = Reference {
-        v: 1,
-        seq: n,
-        kind: MESSAGE_CREATED,
-        at,
-        conversation_id: conversation,
-        message: Some(m),
-        pending: false,
+    let entry = match audit::reserve(kv, account, audit) {
+        Ok(entry) => entry,
+        Err(e) => {
+            events.tombstone(n);
+            messages.tombstone(m);
+            return Err(e);
+        }
     };
-    if let Err(e) = events.put(n, &reference) {
-        messages.tombstone(m);
-        return Err(e);
+    // Read after every number is taken: no entry is older than its number.
+    let at = clock.now();
+    let committed = (|| {
+        let (stored, data) = make(m, n, at)?;
+        let event = Event {
+            seq: n,
+            kind: MESSAGE_CREATED.to_string(),
+            at,
+            conversation_id: Some(conversation.clone()),
+            data,
+        };
+        let batch = [
+            events.encode(
+                n,
+                &Stored {
+                    v: 1,
+                    event: &event,
+                },
+            )?,
+            messages.encode(m, &stored)?,
+            latest_activity(account, conversation, n, at)?,
+            entry.encode(at)?,
+        ];
+        if clock.now() > at.plus_millis(WRITE_LEASE_MILLIS) {
+            return Err(too_slow("posting a message"));
+        }
+        Ok(kv.set_many(&batch)?)
+    })();
+    match committed {
+        Ok(()) => {
+            entry.written();
+            Ok(n)
+        }
+        Err(e) => {
+            // Let readers pass the numbers now rather than after the grace
+            // period (the audit number goes when `entry` is dropped).
+            events.tombstone(n);
+            messages.tombstone(m);
+            Err(e)
+        }
     }
-    let stored = make(m, n, at);
-    if clock.now() > at.plus_millis(WRITE_LEASE_MILLIS) {
-        messages.tombstone(m);
-        return Err(too_slow("posting a message"));
-    }
-    // The commit point: from here on, both readers show the message.
-    if let Err(e) = messages.overwrite(m, &stored) {
-        messages.tombstone(m);
-        return Err(e);
-    }
-    if let Err(e) = raise_activity(kv, account, conversation, n, at) {
-        // Without the activity mark the feed merely shows the conversation
-        // once more than needed.
-        eprintln!("warning: recording activity {n} of {conversation} failed: {e}");
-    }
-    Ok(n)
 }
 
 /// Records one change of `conversation`'s document (at
@@ -377,7 +403,7 @@ pub(crate) fn emit_message<M: Serialize>(
 /// must have no effects of its own.
 ///
 /// Writes: the increment, the pending event, the document (its claim and
-/// value), the activity, and the full event.
+/// value), then one batch of the full event and the activity.
 pub fn emit_change<D>(
     kv: &dyn KeyValue,
     clock: &dyn Clock,
@@ -435,9 +461,6 @@ where
             return Err(e);
         }
     };
-    if let Err(e) = raise_activity(kv, account, conversation, n, at) {
-        eprintln!("warning: recording activity {n} of {conversation} failed: {e}");
-    }
     let event = Event {
         seq: n,
         kind: kind.to_string(),
@@ -446,14 +469,18 @@ where
         data,
     };
     // Committed already: if this write fails, readers resolve the pending
-    // entry from the document, so it is not an error of the request.
-    if let Err(e) = log.overwrite(
-        n,
-        &Stored {
-            v: 1,
-            event: &event,
-        },
-    ) {
+    // entry from the document (and the feed takes this event for the
+    // latest), so it is not an error of the request.
+    let batch = log
+        .encode(
+            n,
+            &Stored {
+                v: 1,
+                event: &event,
+            },
+        )
+        .and_then(|full| Ok([full, latest_activity(account, conversation, n, at)?]));
+    if let Err(e) = batch.and_then(|batch| Ok(kv.set_many(&batch)?)) {
         eprintln!("warning: writing event {n} ({kind}) failed: {e}");
     }
     Ok(Some(event))
@@ -544,20 +571,17 @@ pub fn scan<U>(
     })
 }
 
-fn raise_activity(
-    kv: &dyn KeyValue,
+/// The key and value that record event `n` as `conversation`'s latest
+/// activity, for the batch that writes the event.
+fn latest_activity(
     account: &AccountId,
     conversation: &ConversationId,
     n: u64,
     at: Timestamp,
-) -> Result<()> {
-    let key = keys::conversation_activity(account, conversation);
-    doc::update(kv, &key, |current: Option<Activity>| {
-        Ok(match current {
-            Some(current) if current.event >= n => Step::Keep(()),
-            _ => Step::Write(Activity { v: 1, event: n, at }, ()),
-        })
-    })
+) -> Result<(String, Vec<u8>)> {
+    let activity = Activity { v: 1, event: n, at };
+    let bytes = serde_json::to_vec(&activity).map_err(|e| Error::Corrupt(e.to_string()))?;
+    Ok((keys::conversation_activity(account, conversation), bytes))
 }
 
 /// A conversation's latest event, if it has one.
@@ -566,7 +590,12 @@ pub fn activity(
     account: &AccountId,
     conversation: &ConversationId,
 ) -> Result<Option<Activity>> {
-    doc::read_shared(kv, &keys::conversation_activity(account, conversation))
+    let Some(bytes) = kv.get(&keys::conversation_activity(account, conversation))? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Corrupt(format!("activity of {conversation}: {e}")))
 }
 
 /// A page of events after `cursor`; with `wait_millis > 0` it long-polls
@@ -576,7 +605,7 @@ pub fn page(
     clock: &dyn Clock,
     account: &AccountId,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Event>> {
     let after = decode_seq_cursor(CURSOR_KIND, query.cursor.as_deref())?;
     let probe = log(kv, account);
@@ -591,7 +620,8 @@ pub fn page(
             Ok((scan.items, scan.position))
         },
         |position| probe.has(position + 1),
-        sleep,
+        longpoll::claim_slot(kv, clock, account, wait.limits),
+        wait.sleep,
     )?;
     Ok(Page {
         items,
@@ -615,8 +645,6 @@ mod tests {
         let (kv, clock, account) = World::new().parts();
         (kv, clock, account, ConversationId::generate())
     }
-
-    fn no_sleep() {}
 
     /// A conversation-like document for [`emit_change`].
     #[derive(Serialize, Deserialize)]
@@ -667,9 +695,15 @@ mod tests {
     }
 
     fn all_events(kv: &MemoryStore, clock: &ManualClock, account: &AccountId) -> Vec<Event> {
-        page(kv, clock, account, &longpoll::Query::first(500), &no_sleep)
-            .unwrap()
-            .items
+        page(
+            kv,
+            clock,
+            account,
+            &longpoll::Query::first(500),
+            longpoll::NO_SLEEP,
+        )
+        .unwrap()
+        .items
     }
 
     fn all_messages(
@@ -679,7 +713,7 @@ mod tests {
         conv: &ConversationId,
     ) -> Vec<Message> {
         let query = longpoll::Query::first(500);
-        messages::page(kv, clock, account, conv, &query, &no_sleep)
+        messages::page(kv, clock, account, conv, &query, longpoll::NO_SLEEP)
             .unwrap()
             .items
     }
@@ -692,7 +726,13 @@ mod tests {
         text: &str,
     ) -> Result<Message> {
         let author = Author::visitor(&"visitor");
-        messages::append(kv, clock, account, conv, author, text)
+        let actor = crate::api::auth::Actor::Visitor("visitor".into());
+        let line = audit::Line {
+            actor: &actor,
+            action: audit::Action::MessageCreated,
+            target: format!("conversation:{conv}"),
+        };
+        messages::append(kv, clock, account, conv, author, text, line)
     }
 
     /// The store as a process sees it that is killed right after its
@@ -750,6 +790,12 @@ mod tests {
                 self.wrote();
             }
             self.inner.increment(key, delta)
+        }
+        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> StoreResult<()> {
+            // One write, all or none, as on Spin's SQLite and Redis.
+            self.alive()?;
+            self.wrote();
+            self.inner.set_many(entries)
         }
     }
 
@@ -959,18 +1005,31 @@ mod tests {
             &clock,
             &account,
             &longpoll::Query::first(10),
-            &no_sleep,
+            longpoll::NO_SLEEP,
         );
         assert_eq!(page.unwrap().next_cursor, encode_cursor(CURSOR_KIND, "3"));
     }
 
     #[test]
-    fn activity_never_moves_back() {
-        let (kv, _clock, account, conv) = setup();
-        let at = Timestamp::from_millis(0);
-        raise_activity(&kv, &account, &conv, 5, at).unwrap();
-        raise_activity(&kv, &account, &conv, 3, at).unwrap();
-        assert_eq!(activity(&kv, &account, &conv).unwrap().unwrap().event, 5);
+    fn a_message_its_event_and_its_audit_entry_are_one_write() {
+        let (kv, clock, account, conv) = setup();
+        let before = kv.len();
+        post(&kv, &clock, &account, &conv, "hello").unwrap();
+        // Three counters (event, message, audit numbers) and one batch of
+        // four: the event, the message, the activity, the audit entry.
+        assert_eq!(kv.len() - before, 7, "{:?}", kv.keys());
+        for budget in 1..=3 {
+            let (kv, clock, account, conv) = setup();
+            let killed = Killed {
+                inner: &kv,
+                budget: Cell::new(budget),
+                dead: Cell::new(false),
+            };
+            assert!(post(&killed, &clock, &account, &conv, "lost").is_err());
+            clock.advance(GRACE_MILLIS + 1);
+            assert!(all_events(&kv, &clock, &account).is_empty());
+            assert!(all_messages(&kv, &clock, &account, &conv).is_empty());
+        }
     }
 
     #[test]
@@ -982,7 +1041,7 @@ mod tests {
             &clock,
             &account,
             &longpoll::Query::first(10),
-            &no_sleep,
+            longpoll::NO_SLEEP,
         )
         .unwrap();
         let idle = page(
@@ -994,7 +1053,10 @@ mod tests {
                 limit: 10,
                 wait_millis: 200,
             },
-            &|| clock.advance(5),
+            longpoll::Wait {
+                sleep: &|millis| clock.advance(millis as i64),
+                limits: longpoll::NO_SLEEP.limits,
+            },
         )
         .unwrap();
         assert!(idle.items.is_empty());

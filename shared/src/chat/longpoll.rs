@@ -3,21 +3,73 @@
 //!
 //! A Spin component cannot be woken by the store, so it polls it: first one
 //! full read (which also passes stale gaps, see [`crate::storage::seqlog`]), then, until
-//! the deadline, a cheap probe every [`PROBE_INTERVAL_MILLIS`] — one `exists`
-//! of the entry right after the cursor, never `increment(key, 0)` (a write
-//! transaction on SQLite) — and a full read only when the probe says yes.
-//! A reply lands in a waiting poll within about one interval.
+//! the deadline, a cheap probe — one `exists` of the entry right after the
+//! cursor, never `increment(key, 0)` (a write transaction on SQLite) — and a
+//! full read only when the probe says yes.
+//!
+//! **What a waiting chat costs** is its probes. They start
+//! [`FIRST_PROBE_MILLIS`] apart, since the poll that follows a message is
+//! the likeliest to see the next one soon (a burst of messages, an agent
+//! typing a second line), and spread out by a quarter each time to
+//! [`QUIET_PROBE_MILLIS`], where a quiet chat stays: about eight probes a
+//! second, and a reply reaches it within [`QUIET_PROBE_MILLIS`].
+//!
+//! **Waiting is budgeted.** A poll that has to wait first takes a slot
+//! ([`crate::chat::waiting`]); past the budget it is refused at once with a
+//! retryable 503 instead of holding one more instance of the runtime's pool.
 
 use crate::base::error::{Error, Result};
+use crate::base::ids::AccountId;
 use crate::base::paging::{Page, decode_seq_cursor, encode_cursor};
 use crate::base::time::Clock;
+use crate::chat::waiting::{self, Limits};
 use crate::storage::seqlog::Log;
+use crate::storage::store::KeyValue;
 use serde::de::DeserializeOwned;
 
 /// The longest `wait` a client may ask for.
 pub const MAX_WAIT_SECONDS: u64 = 30;
-/// How often a waiting poll probes the store.
-pub const PROBE_INTERVAL_MILLIS: u64 = 5;
+/// The first probe interval of a waiting poll.
+pub const FIRST_PROBE_MILLIS: u64 = 10;
+/// The interval a quiet poll settles at: the longest a reply waits to be seen.
+pub const QUIET_PROBE_MILLIS: u64 = 120;
+
+/// The interval after `interval`: a quarter longer, up to
+/// [`QUIET_PROBE_MILLIS`].
+pub fn next_interval(interval: u64) -> u64 {
+    (interval + interval.div_ceil(4)).min(QUIET_PROBE_MILLIS)
+}
+
+/// What a long-poll borrows from the component that runs it: a way to
+/// sleep, and the waiting budgets.
+#[derive(Clone, Copy)]
+pub struct Wait<'a> {
+    /// Blocks for this many milliseconds.
+    pub sleep: &'a dyn Fn(u64),
+    /// How many polls may wait at once.
+    pub limits: Limits,
+}
+
+/// A wait that never sleeps, with the default budgets: for unit tests on
+/// a manual clock.
+#[cfg(test)]
+pub const NO_SLEEP: Wait<'static> = Wait {
+    sleep: &|_| {},
+    limits: Limits {
+        total: waiting::DEFAULT_SLOTS,
+        per_account: waiting::DEFAULT_SLOTS_PER_ACCOUNT,
+    },
+};
+
+impl Wait<'static> {
+    /// A component's: [`sleep_millis`] and the given budgets.
+    pub fn in_component(limits: Limits) -> Wait<'static> {
+        Wait {
+            sleep: &sleep_millis,
+            limits,
+        }
+    }
+}
 
 /// Reads `?wait=`: absent or empty is 0 (answer at once); otherwise seconds
 /// from 0 to [`MAX_WAIT_SECONDS`], fractions allowed. Returns milliseconds.
@@ -59,39 +111,56 @@ fn decimal_seconds_to_millis(text: &str) -> Option<i64> {
 }
 
 /// Runs `read(after)` (items and the new position) until it yields items or
-/// `wait_millis` have passed. Between reads it calls `ready(position)`, a
-/// cheap probe for the entry after `position`, and `sleep` when there is
-/// nothing yet.
-pub fn poll<T>(
+/// `wait_millis` have passed. When the first read finds nothing it takes a
+/// waiting slot with `claim` (held until it returns), then sleeps and calls
+/// `ready(position)`, a cheap probe for the entry after `position`, on the
+/// schedule of [`next_interval`].
+pub fn poll<T, S>(
     clock: &dyn Clock,
     after: u64,
     wait_millis: i64,
     mut read: impl FnMut(u64) -> Result<(Vec<T>, u64)>,
     mut ready: impl FnMut(u64) -> Result<bool>,
-    sleep: &dyn Fn(),
+    claim: impl FnOnce() -> Result<S>,
+    sleep: &dyn Fn(u64),
 ) -> Result<(Vec<T>, u64)> {
     let deadline = clock.now().plus_millis(wait_millis);
     let (mut items, mut position) = read(after)?;
-    while items.is_empty() && clock.now() < deadline {
+    if !items.is_empty() || clock.now() >= deadline {
+        return Ok((items, position));
+    }
+    let _slot = claim()?;
+    let mut interval = FIRST_PROBE_MILLIS;
+    while items.is_empty() {
+        let remaining = deadline.millis() - clock.now().millis();
+        if remaining <= 0 {
+            break;
+        }
+        sleep(interval.min(remaining as u64));
+        // An entry the probe sees may not be readable yet (it commits a
+        // write still to come): then the next interval comes first.
         if ready(position)? {
             (items, position) = read(position)?;
-            if items.is_empty() {
-                // The entry is there but not yet readable (it commits a write
-                // still to come): wait an interval rather than spin.
-                sleep();
-            }
-        } else {
-            sleep();
         }
+        interval = next_interval(interval);
     }
     Ok((items, position))
 }
 
-/// The `sleep` for [`poll`] in a component: blocks for one probe interval
-/// (on `wasm32-wasip2` a WASI monotonic-clock wait, which the host serves
-/// without holding a thread).
-pub fn sleep_interval() {
-    std::thread::sleep(std::time::Duration::from_millis(PROBE_INTERVAL_MILLIS));
+/// Takes a waiting slot for a poll of `account` ([`waiting::claim`]).
+pub fn claim_slot<'a>(
+    kv: &'a dyn KeyValue,
+    clock: &'a dyn Clock,
+    account: &'a AccountId,
+    limits: Limits,
+) -> impl FnOnce() -> Result<waiting::Slot<'a>> + 'a {
+    move || waiting::claim(kv, clock, account, limits)
+}
+
+/// The `sleep` of [`Wait`] in a component: on `wasm32-wasip2` a WASI
+/// monotonic-clock wait, which the host serves without holding a thread.
+pub fn sleep_millis(millis: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(millis));
 }
 
 /// What a long-polling list request asks for: `?cursor=&limit=&wait=`.
@@ -116,15 +185,18 @@ impl Query {
     }
 }
 
-/// A page of `log` after `query.cursor` (a sequence cursor of `kind`); with
-/// a wait it long-polls until an entry arrives. The body of every endpoint
-/// that pages a whole log: events, a conversation's messages.
+/// A page of `log` (one of `account`'s) after `query.cursor` (a sequence
+/// cursor of `kind`); with a wait it long-polls until an entry arrives. The
+/// body of every endpoint that pages a whole log: events, a conversation's
+/// messages.
 pub fn page_of_log<T: DeserializeOwned>(
     log: &Log<'_>,
+    kv: &dyn KeyValue,
     clock: &dyn Clock,
+    account: &AccountId,
     kind: &str,
     query: &Query,
-    sleep: &dyn Fn(),
+    wait: Wait<'_>,
 ) -> Result<Page<T>> {
     let (limit, wait_millis) = (query.limit, query.wait_millis);
     let after = decode_seq_cursor(kind, query.cursor.as_deref())?;
@@ -137,7 +209,8 @@ pub fn page_of_log<T: DeserializeOwned>(
             Ok((scan.items, scan.position))
         },
         |position| log.has(position + 1),
-        sleep,
+        claim_slot(kv, clock, account, wait.limits),
+        wait.sleep,
     )?;
     Ok(Page {
         items,
@@ -193,6 +266,15 @@ mod tests {
         }
     }
 
+    /// A clock-advancing sleep for [`poll`] on a manual clock.
+    fn advancing(clock: &ManualClock) -> impl Fn(u64) + '_ {
+        |millis| clock.advance(millis as i64)
+    }
+
+    fn no_slot_needed() -> Result<()> {
+        Ok(())
+    }
+
     #[test]
     fn a_poll_returns_as_soon_as_the_probe_sees_an_entry() {
         let clock = ManualClock::at(Timestamp::from_millis(0));
@@ -211,7 +293,8 @@ mod tests {
                 })
             },
             |_| Ok(clock.now().millis() >= arrived_at),
-            &|| clock.advance(PROBE_INTERVAL_MILLIS as i64),
+            no_slot_needed,
+            &advancing(&clock),
         )
         .unwrap();
         assert_eq!((items, position), (vec![8], 8));
@@ -220,7 +303,48 @@ mod tests {
             2,
             "one read up front, one when the probe fired"
         );
-        assert!(clock.now().millis() < arrived_at + 10);
+        assert!(
+            clock.now().millis() < arrived_at + 20,
+            "early probes are close together"
+        );
+    }
+
+    #[test]
+    fn a_quiet_poll_settles_at_the_quiet_interval() {
+        let clock = ManualClock::at(Timestamp::from_millis(0));
+        let probes = Cell::new(Vec::new());
+        poll(
+            &clock,
+            0,
+            20_000,
+            |after| Ok((Vec::<u64>::new(), after)),
+            |_| {
+                let mut at = probes.take();
+                at.push(clock.now().millis());
+                probes.set(at);
+                Ok(false)
+            },
+            no_slot_needed,
+            &advancing(&clock),
+        )
+        .unwrap();
+        let at = probes.take();
+        // The last gap is cut short by the deadline.
+        let gaps: Vec<i64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+        let gaps = &gaps[..gaps.len() - 1];
+        assert_eq!(at[0], FIRST_PROBE_MILLIS as i64);
+        assert!(
+            gaps.windows(2).all(|g| g[1] >= g[0]),
+            "never tightens: {gaps:?}"
+        );
+        assert_eq!(gaps[gaps.len() - 1], QUIET_PROBE_MILLIS as i64);
+        // About 20 s / 120 ms probes, plus the faster start.
+        let expected = 20_000 / QUIET_PROBE_MILLIS as usize;
+        assert!(
+            at.len() > expected && at.len() < expected + 15,
+            "{} probes",
+            at.len()
+        );
     }
 
     #[test]
@@ -232,11 +356,52 @@ mod tests {
             1_000,
             |after| Ok((Vec::<u64>::new(), after)),
             |_| Ok(false),
-            &|| clock.advance(PROBE_INTERVAL_MILLIS as i64),
+            no_slot_needed,
+            &advancing(&clock),
         )
         .unwrap();
         assert!(items.is_empty());
         assert_eq!(position, 3);
         assert_eq!(clock.now().millis(), 1_000);
+    }
+
+    #[test]
+    fn only_a_poll_that_waits_takes_a_slot() {
+        let clock = ManualClock::at(Timestamp::from_millis(0));
+        let refuse = || -> Result<()> { Err(Error::BadRequest("no slot".into())) };
+        // Something to answer at once, or no wait asked for: no slot.
+        let found = poll(
+            &clock,
+            0,
+            5_000,
+            |a| Ok((vec![a + 1], a + 1)),
+            |_| Ok(true),
+            refuse,
+            &advancing(&clock),
+        );
+        assert_eq!(found.unwrap().0, vec![1]);
+        let at_once = poll(
+            &clock,
+            0,
+            0,
+            |a| Ok((Vec::<u64>::new(), a)),
+            |_| Ok(true),
+            refuse,
+            &advancing(&clock),
+        );
+        assert!(at_once.unwrap().0.is_empty());
+        // A poll that would wait is refused before it sleeps.
+        let before = clock.now();
+        let refused = poll(
+            &clock,
+            0,
+            5_000,
+            |a| Ok((Vec::<u64>::new(), a)),
+            |_| Ok(false),
+            refuse,
+            &advancing(&clock),
+        );
+        assert!(refused.is_err());
+        assert_eq!(clock.now(), before);
     }
 }

@@ -1,5 +1,6 @@
-//! Messages: `{id, seq, conversation_id, author: {type, id}, text,
-//! created_at}`, one log per conversation.
+//! Messages: `{id, seq, conversation_id, author: {type, id, name?}, text,
+//! created_at}`, one log per conversation. An agent's message carries the
+//! agent's display name as it was when it was posted (the widget shows it).
 //!
 //! `seq` comes from the conversation's own atomic sequence
 //! (`acct:<a>:conv:<c>:msg-seq`), one key per message; order is by `seq`,
@@ -13,6 +14,7 @@
 //! conversation document, so a busy conversation has no write hot spot
 //! besides its two counters.
 
+use crate::api::audit;
 use crate::base::error::{Error, Result};
 use crate::base::ids::{AccountId, AgentId, ConversationId, MessageId};
 use crate::base::input::{Errors, Object};
@@ -46,7 +48,7 @@ pub enum AuthorType {
     System,
 }
 
-/// A message's author: `{type, id}`.
+/// A message's author: `{type, id, name?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     /// Visitor, agent or system.
@@ -54,6 +56,10 @@ pub struct Author {
     pub kind: AuthorType,
     /// The customer id, agent id, or `edgechat`.
     pub id: String,
+    /// An agent's display name when it wrote (absent on visitor messages
+    /// and on agent messages stored before names were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Author {
@@ -62,14 +68,16 @@ impl Author {
         Author {
             kind: AuthorType::Visitor,
             id: id.to_string(),
+            name: None,
         }
     }
 
-    /// An agent.
-    pub fn agent(id: &AgentId) -> Self {
+    /// An agent, with its display name.
+    pub fn agent(id: &AgentId, name: &str) -> Self {
         Author {
             kind: AuthorType::Agent,
             id: id.to_string(),
+            name: Some(name.to_string()),
         }
     }
 }
@@ -149,27 +157,37 @@ pub(crate) fn append(
     conversation: &ConversationId,
     author: Author,
     text: &str,
+    audit: audit::Line<'_>,
 ) -> Result<Message> {
     let mut posted = None;
     let log = log(kv, account, conversation);
-    events::emit_message(kv, clock, account, conversation, &log, |seq, event, at| {
-        let message = Message {
-            id: MessageId::generate(),
-            seq,
-            conversation_id: conversation.clone(),
-            author,
-            text: text.to_string(),
-            created_at: at,
-        };
-        let stored = serde_json::to_value(Stored {
-            v: 1,
-            event,
-            message: &message,
-        })
-        .unwrap_or_default();
-        posted = Some(message);
-        stored
-    })?;
+    events::emit_message(
+        kv,
+        clock,
+        account,
+        conversation,
+        &log,
+        audit,
+        |seq, event, at| {
+            let message = Message {
+                id: MessageId::generate(),
+                seq,
+                conversation_id: conversation.clone(),
+                author,
+                text: text.to_string(),
+                created_at: at,
+            };
+            let stored = serde_json::to_value(Stored {
+                v: 1,
+                event,
+                message: &message,
+            })
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
+            let data = serde_json::to_value(&message).map_err(|e| Error::Corrupt(e.to_string()))?;
+            posted = Some(message);
+            Ok((stored, data))
+        },
+    )?;
     posted.ok_or_else(|| Error::Corrupt("a posted message went missing".into()))
 }
 
@@ -203,10 +221,10 @@ pub(crate) fn page(
     account: &AccountId,
     conversation: &ConversationId,
     query: &longpoll::Query,
-    sleep: &dyn Fn(),
+    wait: longpoll::Wait<'_>,
 ) -> Result<Page<Message>> {
     let log = log(kv, account, conversation);
-    longpoll::page_of_log(&log, clock, CURSOR_KIND, query, sleep)
+    longpoll::page_of_log(&log, kv, clock, account, CURSOR_KIND, query, wait)
 }
 
 #[cfg(test)]

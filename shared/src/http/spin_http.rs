@@ -164,6 +164,16 @@ impl Ctx {
         })
     }
 
+    /// How this component's long-polls wait: sleeping on the WASI clock,
+    /// within the budgets of the `long_poll_slots` and
+    /// `long_poll_slots_per_account` variables ([`crate::chat::waiting`]).
+    pub fn long_poll_wait(&self) -> Result<crate::longpoll::Wait<'static>, Error> {
+        let total = variable("long_poll_slots")?;
+        let per_account = variable("long_poll_slots_per_account")?;
+        let limits = crate::waiting::Limits::parse(Some(&total), Some(&per_account))?;
+        Ok(crate::longpoll::Wait::in_component(limits))
+    }
+
     /// `?wait=` of a long-poll, in milliseconds (0 when absent).
     pub fn wait_millis(&self) -> Result<i64, Error> {
         crate::chat::longpoll::parse_wait(self.query("wait").as_deref())

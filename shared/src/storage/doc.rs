@@ -442,6 +442,13 @@ mod tests {
             self.pause();
             self.0.increment(key, delta)
         }
+        fn set_many(
+            &self,
+            entries: &[(String, Vec<u8>)],
+        ) -> crate::storage::store::StoreResult<()> {
+            self.pause();
+            self.0.set_many(entries)
+        }
     }
 
     #[test]

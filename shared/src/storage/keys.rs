@@ -7,6 +7,7 @@
 //! | key | value |
 //! |---|---|
 //! | `sys:health:probe` | scratch value for `/healthz?deep=true` |
+//! | `sys:waiting:<window>`, `sys:waiting:last` | counter: long-polls waiting that started in that 10 s window; the newest window with one ([`crate::chat::waiting`]) |
 //! | `sys:idempotency:admin:<sha256>` | an admin POST's Idempotency-Key record (response sealed) |
 //! | `site:<site_key>` | `{v, account}`: the public widget key's account |
 //! | `token:<sha256 of token>` | `{v, account, token}`: who an API token is; deleted on revoke |
@@ -21,7 +22,7 @@
 //! | `acct:<a>:audit:<n>` | audit entry `n` |
 //! | `acct:<a>:idempotency:<sha256>` | a POST's Idempotency-Key record (response sealed) |
 //! | `acct:<a>:conv:<c>` | `{v, conversation}`: customer, status, assignee; a shared document |
-//! | `acct:<a>:conv:<c>:activity` | `{v, event, at}`: the conversation's latest event (a shared document, only grows) |
+//! | `acct:<a>:conv:<c>:latest` | `{v, event, at}`: the conversation's latest event, written with it |
 //! | `acct:<a>:conv:<c>:msg-seq` | the conversation's message sequence (a counter) |
 //! | `acct:<a>:conv:<c>:msg:<n>` | message `n` of the conversation |
 //! | `acct:<a>:event-seq` | the event log's atomic sequence (a counter) |
@@ -32,7 +33,13 @@
 //! | `acct:<a>:visibility` | `{v, mode, until, updated_at}`: the account's visibility override |
 //! | `acct:<a>:customer-visibility:<c>` | the same, for one customer |
 //! | `acct:<a>:widget-config` | `{v, colors, texts, position, updated_at}` |
+//! | `acct:<a>:waiting:<window>`, `acct:<a>:waiting:last` | the same, for the account's long-polls |
 //! | `acct:<a>:identity-secret` | the identify secret, sealed with `signing_key` |
+//! | `acct:<a>:customer-conv-seq:<c>` | counter: conversations the customer started ([`crate::chat::conversations`]) |
+//! | `acct:<a>:customer-conv:<c>:<n>` | the id of the customer's `n`th conversation |
+//! | `acct:<a>:agent-link:<l>:uses` | counter: opens of agent link `l`; only the first (1) logs in ([`crate::agent::links`]) |
+//! | `acct:<a>:agent-session:<sha256>` | `{v, account, agent, csrf, created_at, expires_at}`: an agent's page session, by the hash of its cookie secret ([`crate::agent::sessions`]) |
+//! | `acct:<a>:agent-session:<sha256>:conv:<c>` | `{v}`: the session may open conversation `c` |
 //! | `acct:<a>:visitor-link:<c>` | `{v, customer_id, external_id}`: the customer an identified visitor is |
 //! | `sys:webhooks:accounts` | `{v, accounts}`: the accounts that ever had a webhook endpoint (what dispatch visits); a shared document |
 //! | `acct:<a>:webhooks` | `{v, items}`: the account's webhook endpoints (at most 20, secrets sealed); a shared document |
@@ -45,7 +52,7 @@
 //! email address appears in a key.
 
 use crate::base::crypto::sha256_hex;
-use crate::base::ids::{AccountId, ConversationId, CustomerId, SiteKey, WebhookId};
+use crate::base::ids::{AccountId, ConversationId, CustomerId, LinkId, SiteKey, WebhookId};
 
 /// The key `/healthz` reads (and with `?deep=true` writes and deletes) to prove
 /// the store answers. It belongs to no account.
@@ -73,6 +80,16 @@ pub fn admin_idempotency(key_hash: &str) -> String {
 /// [`crate::storage::doc`]).
 pub fn version_claim(doc_key: &str, version: u64, generation: u32) -> String {
     format!("{doc_key}#claim:{version}:{generation}")
+}
+
+/// The prefix of the waiting-slot counters ([`crate::chat::waiting`]):
+/// the store's (`None`) or one account's; the window number or `last`
+/// follows.
+pub fn waiting_prefix(account: Option<&AccountId>) -> String {
+    match account {
+        None => "sys:waiting:".to_string(),
+        Some(account) => format!("acct:{account}:waiting:"),
+    }
 }
 
 /// The account document.
@@ -133,7 +150,7 @@ pub fn conversation(account: &AccountId, conversation: &ConversationId) -> Strin
 
 /// The latest event of a conversation (what the change feed compares with).
 pub fn conversation_activity(account: &AccountId, conversation: &ConversationId) -> String {
-    format!("acct:{account}:conv:{conversation}:activity")
+    format!("acct:{account}:conv:{conversation}:latest")
 }
 
 /// A conversation's message sequence counter.
@@ -237,6 +254,35 @@ pub fn webhook_replay(account: &AccountId, endpoint: &WebhookId, n: u64) -> Stri
     format!("acct:{account}:webhook:{endpoint}:replay:{n}")
 }
 
+/// The customer's conversation counter: how many it started.
+pub fn customer_conversation_seq(account: &AccountId, customer: &CustomerId) -> String {
+    format!("acct:{account}:customer-conv-seq:{customer}")
+}
+
+/// The customer's `n`th conversation (its id).
+pub fn customer_conversation(account: &AccountId, customer: &CustomerId, n: u64) -> String {
+    format!("acct:{account}:customer-conv:{customer}:{n}")
+}
+
+/// How often agent link `link` was opened (a counter).
+pub fn agent_link_uses(account: &AccountId, link: &LinkId) -> String {
+    format!("acct:{account}:agent-link:{link}:uses")
+}
+
+/// An agent page session, by the SHA-256 (hex) of its cookie secret.
+pub fn agent_session(account: &AccountId, secret_sha256_hex: &str) -> String {
+    format!("acct:{account}:agent-session:{secret_sha256_hex}")
+}
+
+/// That the session may open `conversation`.
+pub fn agent_session_conversation(
+    account: &AccountId,
+    secret_sha256_hex: &str,
+    conversation: &ConversationId,
+) -> String {
+    format!("acct:{account}:agent-session:{secret_sha256_hex}:conv:{conversation}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +325,11 @@ mod tests {
             webhook_attempt(&a, &w, 2),
             webhook_replay_seq(&a, &w),
             webhook_replay(&a, &w, 1),
+            customer_conversation_seq(&a, &c),
+            customer_conversation(&a, &c, 2),
+            agent_link_uses(&a, &LinkId::generate()),
+            agent_session(&a, "h"),
+            agent_session_conversation(&a, "h", &conv),
         ] {
             assert!(key.starts_with(&prefix), "{key}");
         }

@@ -118,6 +118,13 @@ impl<'a> Log<'a> {
         written
     }
 
+    /// The key of entry `n` and `entry` encoded, for a batch of writes
+    /// ([`KeyValue::set_many`]) that commits it with other keys.
+    pub fn encode<T: Serialize>(&self, n: u64, entry: &T) -> Result<(String, Vec<u8>)> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| Error::Corrupt(e.to_string()))?;
+        Ok(((self.entry_key)(n), bytes))
+    }
+
     /// Writes entry `n` over whatever is there, without a tombstone on
     /// failure: for an entry that replaces one already committed (a
     /// tombstone would then hide a change that happened).

@@ -4,10 +4,12 @@
 //! through `wasi:keyvalue/atomics` `increment`, which Spin implements
 //! atomically on SQLite, Redis and Azure alike. Its compare-and-swap is not
 //! used: Spin's Redis backend breaks it (see [`crate::storage::doc`]).
+//! Batches of writes through `wasi:keyvalue/batch` `set-many`, which Spin
+//! writes atomically on SQLite and Redis ([`KeyValue::set_many`]).
 
 use crate::storage::store::{KeyValue, StoreError, StoreResult};
 use spin_sdk::key_value::Store;
-use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_store};
+use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as wasi_store};
 use std::cell::OnceCell;
 
 /// A Spin key-value store opened by label (`default` unless said otherwise).
@@ -71,5 +73,9 @@ impl KeyValue for SpinStore {
 
     fn increment(&self, key: &str, delta: i64) -> StoreResult<i64> {
         atomics::increment(self.bucket()?, key, delta).map_err(wasi_error)
+    }
+
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> StoreResult<()> {
+        batch::set_many(self.bucket()?, entries).map_err(wasi_error)
     }
 }

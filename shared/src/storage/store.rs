@@ -41,6 +41,18 @@ pub trait KeyValue {
     /// Counters must only be read through `increment(key, 0)`: their byte
     /// encoding differs between Spin's backends.
     fn increment(&self, key: &str, delta: i64) -> StoreResult<i64>;
+    /// Writes every entry in one call, all or none: a request's writes
+    /// that must be seen together (a message and its event) and one round
+    /// trip instead of several.
+    ///
+    /// `wasi:keyvalue/batch` itself promises no atomicity, but Spin's two
+    /// backends edgechat runs on give it: SQLite writes the batch in one
+    /// transaction and Redis in one `MSET` (Spin 3.6.3 and 4.0.2 read
+    /// alike). A backend without that guarantee is not supported.
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> StoreResult<()>;
+    // There is deliberately no `get_many`: Spin's Redis backend (3.6.3,
+    // 4.0.2) sends the keys to `KEYS` instead of `MGET`, so it fails there.
+    //
     // There is deliberately no compare-and-swap: Spin's Redis backend breaks
     // it (see `crate::storage::doc`, which builds read-modify-write on `increment`).
 }
@@ -108,6 +120,14 @@ impl KeyValue for MemoryStore {
         let next = current + delta;
         entries.insert(key.to_string(), next.to_le_bytes().to_vec());
         Ok(next)
+    }
+
+    fn set_many(&self, batch: &[(String, Vec<u8>)]) -> StoreResult<()> {
+        let mut entries = self.lock();
+        for (key, value) in batch {
+            entries.insert(key.clone(), value.clone());
+        }
+        Ok(())
     }
 }
 

@@ -931,6 +931,11 @@ mod tests {
             &conv,
             Author::visitor(&"v"),
             text,
+            crate::api::audit::Line {
+                actor: &world.caller.actor,
+                action: crate::api::audit::Action::MessageCreated,
+                target: format!("conversation:{conv}"),
+            },
         )
         .unwrap();
     }

@@ -144,7 +144,7 @@ async fn run(args: Args) -> Result<bool> {
         let server = group.server;
         eprintln!("starting {}", server.describe());
         let process = server::start(&root, &host, server).await?;
-        let target = scenarios::Target::new(process.addr, options.clone());
+        let target = scenarios::Target::new(process.addr, process.pid(), options.clone());
         for scenario in group.scenarios {
             eprintln!("running {} ({})", scenario.name, scenario.about);
             let outcome = match scenario.measure {
@@ -180,7 +180,7 @@ async fn run(args: Args) -> Result<bool> {
     let sizes = prereqs::component_sizes(&crates);
     report::print_sizes(&sizes);
     let comparisons = scenarios::comparisons(args.big_conversations);
-    let all_met = report::print_verdicts(&results, &comparisons, &sizes);
+    let all_met = report::print_verdicts(&results, args.concurrency, &comparisons, &sizes);
     Ok(all_met || !args.strict)
 }
 

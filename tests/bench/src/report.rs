@@ -192,6 +192,7 @@ pub fn print_sizes(sizes: &[ComponentSize]) {
 /// requests.
 pub fn print_verdicts(
     results: &[Measured<'_>],
+    concurrency: usize,
     comparisons: &[Comparison],
     sizes: &[ComponentSize],
 ) -> bool {
@@ -222,6 +223,25 @@ pub fn print_verdicts(
                 all_met &= met;
                 println!(
                     "{name}: {rps:.0} requests/s (target >= {min:.0}/s): {}",
+                    verdict(met)
+                );
+            }
+            Some(Goal::P99Below {
+                latency,
+                connections,
+            }) => {
+                let p99 = stats.percentile(0.99);
+                let met = p99.is_some_and(|p99| p99 < latency) && concurrency == connections;
+                all_met &= met;
+                let at = if concurrency == connections {
+                    format!("at {concurrency} connections")
+                } else {
+                    format!("at {concurrency} connections, not the target's {connections}")
+                };
+                println!(
+                    "{name}: p99 {} {at} (target < {}): {}",
+                    millis(p99),
+                    millis(Some(latency)),
                     verdict(met)
                 );
             }

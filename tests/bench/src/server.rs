@@ -2,7 +2,7 @@
 //! the floor (this binary with `--serve-floor`). Both print
 //! `Serving http://<addr>` once ready; both are stopped with SIGTERM.
 
-use crate::scenarios::Server;
+use crate::scenarios::{HostApp, Server};
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -30,6 +30,9 @@ pub struct ServerProcess {
     log: Log,
     /// The host's key-value database; removed after the host stops.
     _state_dir: Option<TempDir>,
+    /// The Redis its key-value store lives on, if any; killed when dropped
+    /// (after the host, since fields drop in order).
+    _redis: Option<Child>,
 }
 
 /// The last lines a server printed (stdout and stderr), for error messages.
@@ -75,24 +78,85 @@ pub async fn start(root: &Path, host: &Path, server: Server) -> Result<ServerPro
             command.arg("--serve-floor");
             spawn("floor".into(), command, None).await
         }
-        Server::Host(app) => {
-            let state_dir = tempfile::Builder::new()
-                .prefix("edgechat-bench-")
-                .tempdir()
-                .context("cannot create a state directory")?;
-            let mut command = Command::new(host);
-            command
-                .current_dir(root)
-                .arg("up")
-                .arg("-f")
-                .arg(root.join(app.manifest))
-                .args(["--listen", "127.0.0.1:0", "--state-dir"])
-                .arg(state_dir.path())
-                .args(app.args)
-                .envs(app.variables.iter().copied());
-            spawn(format!("host ({})", app.manifest), command, Some(state_dir)).await
+        Server::Host(app) => start_host(root, host, app, None).await,
+        Server::HostOnRedis(app) => {
+            let (redis, url) = start_redis().await?;
+            start_host(root, host, app, Some((redis, url))).await
         }
     }
+}
+
+async fn start_host(
+    root: &Path,
+    host: &Path,
+    app: HostApp,
+    redis: Option<(Child, String)>,
+) -> Result<ServerProcess> {
+    let state_dir = tempfile::Builder::new()
+        .prefix("edgechat-bench-")
+        .tempdir()
+        .context("cannot create a state directory")?;
+    let mut command = Command::new(host);
+    command
+        .current_dir(root)
+        .arg("up")
+        .arg("-f")
+        .arg(root.join(app.manifest))
+        .args(["--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(state_dir.path())
+        .args(app.args)
+        .envs(app.variables.iter().copied());
+    let mut name = format!("host ({})", app.manifest);
+    let redis = match redis {
+        None => None,
+        Some((child, url)) => {
+            let config = state_dir.path().join("runtime-config.toml");
+            std::fs::write(
+                &config,
+                format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+            )
+            .context("cannot write the runtime config")?;
+            command.arg("--runtime-config-file").arg(&config);
+            name = format!("host ({}, key-value on Redis)", app.manifest);
+            Some(child)
+        }
+    };
+    let mut process = spawn(name, command, Some(state_dir)).await?;
+    process._redis = redis;
+    Ok(process)
+}
+
+/// A throwaway `redis-server` on a free loopback port, nothing persisted.
+async fn start_redis() -> Result<(Child, String)> {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start redis-server (is it installed?)")?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // the port was taken meanwhile
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok((child, format!("redis://127.0.0.1:{port}")));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = child.kill().await;
+    }
+    bail!("redis-server did not start")
 }
 
 async fn spawn(
@@ -145,6 +209,7 @@ async fn spawn(
         child,
         log,
         _state_dir: state_dir,
+        _redis: None,
     })
 }
 

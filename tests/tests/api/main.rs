@@ -9,6 +9,7 @@ mod audit;
 mod customers;
 mod errors;
 mod isolation;
+mod kv_round_trips;
 mod manifest;
 mod openapi;
 mod scale_out;

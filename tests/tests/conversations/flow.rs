@@ -70,7 +70,9 @@ fn a_visitor_and_the_business_chat_from_start_to_reopen() {
     assert_eq!(texts, ["Hi, is anyone there?", "Hello! How can I help?"]);
     assert_eq!(
         items(&seen)[1]["author"],
-        json!({"type": "agent", "id": "alice"})
+        // The agent's display name travels with the reply (the harness
+        // names agents by their ids).
+        json!({"type": "agent", "id": "alice", "name": "alice"})
     );
 
     // Closing, then a visitor message reopens.

@@ -11,6 +11,7 @@ mod feed;
 mod flow;
 mod idempotency;
 mod longpoll;
+mod waiting;
 
 use edgechat_tests::{Client, Host, HostOptions, Reply, Tenant, Value, json};
 

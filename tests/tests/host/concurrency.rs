@@ -93,3 +93,22 @@ fn compare_and_swap_is_refused_on_redis() {
         );
     }
 }
+
+#[test]
+fn get_many_is_refused_on_redis() {
+    // Spin's Redis backend (3.6.3, 4.0.2) sends get-many's keys to `KEYS`:
+    // a component that relies on it must fail here as it fails there.
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = redis.runtime_config(dir.path());
+    let host = HostOptions::probe().runtime_config(&config).start();
+    let reply = host.client().get("/probe/kv/batch?key=many");
+    assert_ne!(reply.status, 200, "{}", reply.body);
+    if !edgechat_tests::on_real_spin() {
+        assert!(
+            reply.body.contains("get-many is not supported"),
+            "{}",
+            reply.body
+        );
+    }
+}

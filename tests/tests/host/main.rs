@@ -4,9 +4,11 @@
 
 mod concurrency;
 mod connections;
+mod hang_up;
 mod health;
 mod host_answers;
 mod key_value;
+mod kv_round_trips;
 mod lifecycle;
 mod outbound;
 mod request_timeout;

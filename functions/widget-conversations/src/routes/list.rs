@@ -23,7 +23,7 @@ pub fn handle(ctx: &Ctx) -> Result<Response, Error> {
         &visitor,
         id,
         &query,
-        &longpoll::sleep_interval,
+        ctx.long_poll_wait()?,
     )?;
     Ok(spin_http::json(200, &page))
 }

@@ -32,8 +32,6 @@ fn world() -> Chat {
     }
 }
 
-fn no_sleep() {}
-
 impl Chat {
     /// The visitor id minted for the browser this test calls `label`.
     fn visitor(&self, label: &str) -> CustomerId {
@@ -61,7 +59,7 @@ impl Chat {
             &self.clock,
             &self.caller.account,
             &longpoll::Query::first(500),
-            &no_sleep,
+            longpoll::NO_SLEEP,
         )
         .unwrap()
         .items
@@ -126,7 +124,7 @@ fn starting_a_chat_creates_the_customer_the_conversation_and_its_first_message()
         &visitor,
         started.conversation_id.as_str(),
         &longpoll::Query::first(messages::DEFAULT_PAGE),
-        &no_sleep,
+        longpoll::NO_SLEEP,
     )
     .unwrap();
     assert_eq!(page.items.len(), 1);
@@ -185,7 +183,7 @@ fn a_visitor_reaches_only_its_own_conversation() {
                 &me,
                 other,
                 &longpoll::Query::first(messages::DEFAULT_PAGE),
-                &no_sleep
+                longpoll::NO_SLEEP
             ),
             Err(Error::NotFound(_))
         ));
@@ -377,7 +375,7 @@ fn message_seqs_count_up_and_page_by_cursor() {
         &w.caller.account,
         id,
         &longpoll::Query::first(2),
-        &no_sleep,
+        longpoll::NO_SLEEP,
     )
     .unwrap();
     let rest = messages(
@@ -389,7 +387,7 @@ fn message_seqs_count_up_and_page_by_cursor() {
             cursor: Some(first.next_cursor.clone()),
             ..longpoll::Query::first(10)
         },
-        &no_sleep,
+        longpoll::NO_SLEEP,
     )
     .unwrap();
     let seqs: Vec<u64> = first
@@ -399,7 +397,7 @@ fn message_seqs_count_up_and_page_by_cursor() {
         .map(|m| m.seq)
         .collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
-    assert_eq!(first.items[1].author, Author::agent(&alice));
+    assert_eq!(first.items[1].author, Author::agent(&alice, "alice"));
 }
 
 #[test]
@@ -414,13 +412,13 @@ fn a_waiting_visitor_poll_returns_the_reply_that_arrives_meanwhile() {
         &visitor,
         id,
         &longpoll::Query::first(messages::DEFAULT_PAGE),
-        &no_sleep,
+        longpoll::NO_SLEEP,
     )
     .unwrap();
     let sleeps = Cell::new(0);
-    let sleep = || {
+    let sleep = |millis| {
         sleeps.set(sleeps.get() + 1);
-        w.clock.advance(5);
+        w.clock.advance(millis as i64);
         if sleeps.get() == 3 {
             let alice = AgentId::parse("alice").unwrap();
             reply(&w.kv, &w.clock, &w.caller, id, &alice, "Hello from Alice").unwrap();
@@ -436,7 +434,10 @@ fn a_waiting_visitor_poll_returns_the_reply_that_arrives_meanwhile() {
             limit: messages::DEFAULT_PAGE,
             wait_millis: 30_000,
         },
-        &sleep,
+        longpoll::Wait {
+            sleep: &sleep,
+            limits: longpoll::NO_SLEEP.limits,
+        },
     )
     .unwrap();
     assert_eq!(page.items.len(), 1);
@@ -552,4 +553,28 @@ fn a_verified_visitor_chats_as_the_tagged_customer_and_a_hint_stays_a_hint() {
         "again",
     )
     .unwrap();
+}
+
+#[test]
+fn a_stale_activity_shows_a_conversation_twice_but_never_hides_it() {
+    let w = world();
+    let (started, visitor) = w.start("v", Some("first"));
+    let id = started.conversation_id.as_str();
+    post_visitor_message(&w.kv, &w.clock, &visitor, id, "second").unwrap();
+    let events = w.event_types();
+    assert_eq!(
+        events,
+        [
+            CONVERSATION_CREATED,
+            events::MESSAGE_CREATED,
+            events::MESSAGE_CREATED
+        ]
+    );
+    // Two posts at the same moment: the earlier event's batch landed last.
+    let key =
+        crate::storage::keys::conversation_activity(&w.caller.account, &started.conversation_id);
+    let stale = json!({"v": 1, "event": 2, "at": w.clock.now()});
+    w.kv.set(&key, stale.to_string().as_bytes()).unwrap();
+    let (ids, _) = w.feed_ids(None, 50);
+    assert_eq!(ids, [id, id], "shown at event 2 and at event 3");
 }

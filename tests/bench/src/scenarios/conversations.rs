@@ -108,12 +108,12 @@ pub fn comparisons(big: usize) -> Vec<Comparison> {
 
 /// A visitor's conversation: its id and the visitor's token.
 #[derive(Clone, Debug)]
-struct Chat {
-    id: String,
-    token: String,
+pub(super) struct Chat {
+    pub(super) id: String,
+    pub(super) token: String,
 }
 
-async fn start_chat(target: &Target, account: &Account) -> Result<Chat> {
+pub(super) async fn start_chat(target: &Target, account: &Account) -> Result<Chat> {
     let visitor = target.visitors(&account.site_key, 1).await?.remove(0);
     let started = target
         .expect_json(
@@ -127,7 +127,10 @@ async fn start_chat(target: &Target, account: &Account) -> Result<Chat> {
     })
 }
 
-fn start_request(site: &str, visitor: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+pub(super) fn start_request(
+    site: &str,
+    visitor: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
     json_request(
         Method::POST,
         "/v1/widget/conversations",
@@ -145,7 +148,12 @@ async fn chats(target: &Target, account: &Account) -> Result<Arc<Vec<Chat>>> {
     Ok(Arc::new(chats))
 }
 
-async fn create_agent(target: &Target, account: &Account, id: &str, name: &str) -> Result<()> {
+pub(super) async fn create_agent(
+    target: &Target,
+    account: &Account,
+    id: &str,
+    name: &str,
+) -> Result<()> {
     target
         .call(json_request(
             Method::PUT,
@@ -157,7 +165,7 @@ async fn create_agent(target: &Target, account: &Account, id: &str, name: &str) 
     Ok(())
 }
 
-fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
+pub(super) fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
     Box::pin(async move {
         let account = target.account("bench visitor messages").await?;
         let chats = chats(&target, &account).await?;
@@ -175,7 +183,10 @@ fn visitor_message(target: Target) -> BoxFuture<Result<MakeRequest>> {
     })
 }
 
-fn reply_request(token: &str, chat: &str) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+pub(super) fn reply_request(
+    token: &str,
+    chat: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
     json_request(
         Method::POST,
         &format!("/api/v1/conversations/{chat}/messages"),
@@ -184,7 +195,7 @@ fn reply_request(token: &str, chat: &str) -> hyper::Request<http_body_util::Full
     )
 }
 
-fn agent_reply(target: Target) -> BoxFuture<Result<MakeRequest>> {
+pub(super) fn agent_reply(target: Target) -> BoxFuture<Result<MakeRequest>> {
     Box::pin(async move {
         let account = target.account("bench agent replies").await?;
         create_agent(&target, &account, "alice", "Alice").await?;
@@ -325,7 +336,7 @@ async fn exchange_json(
 }
 
 /// Nearest rank of sorted samples (0.5 = median); zero when there are none.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
+pub(super) fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -333,7 +344,7 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ms(d: Duration) -> String {
+pub(super) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 

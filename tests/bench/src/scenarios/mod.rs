@@ -11,10 +11,12 @@
 //!
 //! Adding one is a new entry in [`all`] and its function in the module of its
 //! area: [`api`] (integration API), [`conversations`], [`widget`],
-//! [`webhooks`].
+//! [`webhooks`], [`scale`] (open chats), [`runtime`] (the host itself).
 
 mod api;
 mod conversations;
+mod runtime;
+mod scale;
 mod seed;
 mod webhooks;
 mod widget;
@@ -65,6 +67,11 @@ pub enum Goal {
     RatioToFloor(f64),
     /// At least this many successful requests/s.
     RequestsPerSec(f64),
+    /// A p99 latency under this, at this many connections.
+    P99Below {
+        latency: std::time::Duration,
+        connections: usize,
+    },
 }
 
 /// What a probe found: lines for the report, and targets met or missed.
@@ -135,6 +142,8 @@ pub enum Server {
     Floor,
     /// The release host serving an app.
     Host(HostApp),
+    /// The same, with the `default` key-value store on a Redis of its own.
+    HostOnRedis(HostApp),
 }
 
 /// An app the host serves: its manifest (relative to the workspace) and the
@@ -155,6 +164,8 @@ pub const MAIN_APP: HostApp = HostApp {
     variables: &[
         ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
+        // The host counts each request's key-value calls in a header.
+        ("EDGECHAT_HOST_KV_COUNT", "1"),
     ],
     args: &[],
 };
@@ -182,6 +193,9 @@ impl Server {
         match self {
             Server::Floor => "the floor (native hyper)".into(),
             Server::Host(app) => format!("the release host on {}", app.manifest),
+            Server::HostOnRedis(app) => {
+                format!("the release host on {}, key-value on Redis", app.manifest)
+            }
         }
     }
 }
@@ -203,7 +217,11 @@ pub fn all() -> Vec<Scenario> {
             "GET /healthz: health component, one SQLite key-value read",
             main,
             healthz,
-        ),
+        )
+        .goal(Goal::P99Below {
+            latency: std::time::Duration::from_millis(20),
+            connections: 32,
+        }),
         Scenario::load(
             "static",
             "GET /probe/static: probe component, no host calls",
@@ -215,6 +233,12 @@ pub fn all() -> Vec<Scenario> {
     scenarios.extend(api::scenarios(main));
     scenarios.extend(conversations::scenarios(main));
     scenarios.extend(widget::scenarios(main));
+    scenarios.extend(runtime::scenarios(
+        main,
+        Server::HostOnRedis(MAIN_APP),
+        Server::Host(PROBE_APP),
+    ));
+    scenarios.extend(scale::scenarios());
     scenarios.extend(webhooks::scenarios(Server::Host(WEBHOOK_APP)));
     scenarios
 }
@@ -273,6 +297,8 @@ pub struct Options {
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    /// The server's process, for its CPU time and memory.
+    pub pid: Option<u32>,
     pub options: Arc<Options>,
     fixtures: Arc<Fixtures>,
 }
@@ -284,9 +310,10 @@ struct Fixtures {
 }
 
 impl Target {
-    pub fn new(addr: SocketAddr, options: Arc<Options>) -> Self {
+    pub fn new(addr: SocketAddr, pid: Option<u32>, options: Arc<Options>) -> Self {
         Target {
             addr,
+            pid,
             options,
             fixtures: Arc::default(),
         }
@@ -516,7 +543,7 @@ mod tests {
     fn scenarios_on_the_same_server_run_together() {
         let scenarios = all();
         let groups = group_by_server(&scenarios);
-        assert_eq!(groups.len(), 3);
+        assert_eq!(groups.len(), 5);
         assert_eq!(groups[0].server, Server::Floor);
     }
 

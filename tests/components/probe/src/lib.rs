@@ -10,6 +10,9 @@
 //! | `/kv/incr?key=`      | `wasi:keyvalue/atomics` increment, answers the value  |
 //! | `/kv/cas-incr?key=`  | a counter bumped by compare-and-swap, retrying        |
 //! | `/kv/roundtrip?store=` | open a store by label, set/get/delete a key         |
+//! | `/kv/batch?key=`     | `wasi:keyvalue/batch`: set, get and delete two keys   |
+//! | `/kv/counter?key=`   | reads a counter (an increment by 0)                   |
+//! | `/wait?key=&seconds=` | counts itself in a counter, then sleeps (a waiting long-poll, as the pool sees it) |
 //! | `/outbound?url=`     | an outbound GET; answers its status and body          |
 //! | `/trap`              | panics (a guest trap)                                 |
 //! | `/var?name=`         | a component variable                                  |
@@ -19,7 +22,7 @@ use spin_sdk::http::{Method, Request, Response, send};
 use spin_sdk::http_component;
 use spin_sdk::key_value::Store;
 use spin_sdk::variables;
-use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_store};
+use spin_sdk::wit::wasi::keyvalue::{atomics, batch as wasi_batch, store as wasi_store};
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -29,6 +32,9 @@ async fn handle(req: Request) -> Response {
         "/kv/incr" => increment(&req),
         "/kv/cas-incr" => cas_increment(&req),
         "/kv/roundtrip" => roundtrip(&req),
+        "/kv/batch" => batch(&req),
+        "/kv/counter" => counter(&req),
+        "/wait" => wait(&req),
         "/outbound" => outbound(&req).await,
         "/trap" => panic!("the probe was asked to trap"),
         "/var" => variable(&req),
@@ -93,6 +99,49 @@ fn roundtrip(req: &Request) -> Result<Response, String> {
             wasi.err()
         )),
     }
+}
+
+fn counter(req: &Request) -> Result<Response, String> {
+    let bucket = wasi_store::open("default").map_err(|e| format!("{e:?}"))?;
+    let value =
+        atomics::increment(&bucket, &query(req, "key")?, 0).map_err(|e| format!("{e:?}"))?;
+    Ok(text(200, &value.to_string()))
+}
+
+/// Bumps counter `key`, so that a caller can tell how many waiters hold an
+/// instance, then sleeps `seconds` (a wasi:clocks wait: no wasm runs).
+fn wait(req: &Request) -> Result<Response, String> {
+    let seconds: u64 = query(req, "seconds")?
+        .parse()
+        .map_err(|_| "seconds must be a whole number")?;
+    counter_bump(&query(req, "key")?)?;
+    std::thread::sleep(std::time::Duration::from_secs(seconds));
+    Ok(text(200, &format!("waited {seconds} s\n")))
+}
+
+fn counter_bump(key: &str) -> Result<i64, String> {
+    let bucket = wasi_store::open("default").map_err(|e| format!("{e:?}"))?;
+    atomics::increment(&bucket, key, 1).map_err(|e| format!("{e:?}"))
+}
+
+/// One call of each batch function: `<key>-a` and `<key>-b` written, read
+/// back and removed; answers the values read.
+fn batch(req: &Request) -> Result<Response, String> {
+    let key = query(req, "key")?;
+    let keys = vec![format!("{key}-a"), format!("{key}-b")];
+    let bucket = wasi_store::open("default").map_err(|e| format!("{e:?}"))?;
+    let entries: Vec<_> = keys
+        .iter()
+        .map(|k| (k.clone(), k.as_bytes().to_vec()))
+        .collect();
+    wasi_batch::set_many(&bucket, &entries).map_err(|e| format!("{e:?}"))?;
+    let read = wasi_batch::get_many(&bucket, &keys).map_err(|e| format!("{e:?}"))?;
+    wasi_batch::delete_many(&bucket, &keys).map_err(|e| format!("{e:?}"))?;
+    let values: Vec<String> = read
+        .into_iter()
+        .map(|(_, v)| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned())
+        .collect();
+    Ok(text(200, &values.join(" ")))
 }
 
 async fn outbound(req: &Request) -> Result<Response, String> {

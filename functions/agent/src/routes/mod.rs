@@ -1,0 +1,5 @@
+pub mod api;
+pub mod assets;
+pub mod join;
+pub mod logout;
+pub mod page;
