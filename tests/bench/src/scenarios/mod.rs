@@ -543,7 +543,7 @@ mod tests {
     fn scenarios_on_the_same_server_run_together() {
         let scenarios = all();
         let groups = group_by_server(&scenarios);
-        assert_eq!(groups.len(), 5);
+        assert_eq!(groups.len(), 7);
         assert_eq!(groups[0].server, Server::Floor);
     }
 

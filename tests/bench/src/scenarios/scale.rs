@@ -206,12 +206,14 @@ fn open_chats(target: Target) -> BoxFuture<Result<Findings>> {
         let refused = refusals(&target, &beyond).await?;
         findings.lines.push(format!(
             "{} chats beyond the budget: {} refused 503 with Retry-After, {} answered otherwise \
-             ({}); the waiting chats saw {} busy answers meanwhile, {} answers of 500 in all",
+             ({}); the waiting chats saw {} busy answers meanwhile, {} other failures, {} \
+             answers of 500 in all",
             beyond.len(),
             refused.busy,
             refused.other.len(),
             refused.other.join(", "),
             tally.busy.load(Ordering::Relaxed) - busy_before,
+            tally.other_failures.load(Ordering::Relaxed),
             tally.internal_errors.load(Ordering::Relaxed) + refused.internal_errors,
         ));
         findings.checks.push(Check {
