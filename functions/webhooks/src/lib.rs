@@ -1,7 +1,9 @@
 //! The `webhooks` component: `/api/v1/webhooks…` — endpoints (create shows
-//! the secret once), secret rotation, a test event, the delivery log,
-//! manual retry and replay. Deliveries themselves are made by the
-//! `webhook-dispatch` component.
+//! the secret once), their event filters, and secret rotation. It only
+//! manages configuration and never sends anything, so it has no outbound
+//! hosts. The delivery log, test events, retries and replays are the
+//! `webhook-deliveries` component (more specific routes under this one, see
+//! `spin.toml`); deliveries themselves are made by `webhook-dispatch`.
 
 use edgechat::spin_http::{self, Delete, Get, Patch, Post, Route};
 use spin_sdk::http::{IncomingRequest, Response};
@@ -27,16 +29,6 @@ const ROUTES: &[Route] = &[
         "/api/v1/webhooks/:id/rotate-secret",
         &[(Post, rotate::handle)],
     ),
-    Route::new("/api/v1/webhooks/:id/test", &[(Post, test::handle)]),
-    Route::new(
-        "/api/v1/webhooks/:id/deliveries",
-        &[(Get, deliveries::handle)],
-    ),
-    Route::new(
-        "/api/v1/webhooks/:id/deliveries/:delivery_id/retry",
-        &[(Post, retry::handle)],
-    ),
-    Route::new("/api/v1/webhooks/:id/replay", &[(Post, replay::handle)]),
 ];
 
 #[http_component]

@@ -14,6 +14,9 @@
 //!   same variable lifts this rule. (A public name that *resolves* to a
 //!   private address is not caught here: Spin resolves names itself; block
 //!   such egress in the platform's network policy.)
+//! - An internationalised domain name is accepted in its ASCII form
+//!   (`xn--bcher-kva.example`), not in Unicode (`bücher.example`): the
+//!   components carry no Unicode tables (see the workspace Cargo.toml).
 //! - No user name or password in the URL (they would be stored and shown
 //!   in every listing), no fragment, at most [`MAX_URL_LEN`] characters.
 
@@ -32,7 +35,14 @@ pub fn check(text: &str, allow_insecure: bool) -> Result<String, String> {
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces or control characters".into());
     }
-    let url = Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?;
+    let url = Url::parse(text).map_err(|e| match e {
+        // `url` is built with its ASCII-only IDNA back end (workspace
+        // Cargo.toml): a non-ASCII domain must come in its xn-- form.
+        url::ParseError::IdnaError if !text.is_ascii() => {
+            "must write an internationalised domain name in its ASCII form (xn--…)".to_string()
+        }
+        e => format!("is not a valid URL ({e})"),
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if allow_insecure => {}
@@ -98,6 +108,16 @@ mod tests {
         );
         assert!(check("https://203.0.113.0.example.com:8443/", false).is_ok());
         assert!(check("https://[2606:4700::1111]/", false).is_ok());
+    }
+
+    #[test]
+    fn internationalised_domains_are_accepted_in_their_ascii_form_only() {
+        assert_eq!(
+            check("https://XN--BCHER-KVA.example/hook", false).as_deref(),
+            Ok("https://xn--bcher-kva.example/hook")
+        );
+        let refused = check("https://bücher.example/hook", false).unwrap_err();
+        assert!(refused.contains("xn--"), "{refused}");
     }
 
     #[test]

@@ -101,6 +101,8 @@ fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
         (json!({"url": "https://169.254.169.254/latest"}), "url"),
         (json!({"url": "https://[::1]/"}), "url"),
         (json!({"url": "ftp://hooks.example.com/"}), "url"),
+        // Accepted only as https://xn--bcher-kva.example/ (see urls.rs).
+        (json!({"url": "https://bücher.example/"}), "url"),
         (json!({"url": "not a url"}), "url"),
         (json!({"url": 5}), "url"),
         (json!({}), "url"),

@@ -1,10 +1,6 @@
 pub mod create;
 pub mod delete;
-pub mod deliveries;
 pub mod get;
 pub mod list;
-pub mod replay;
-pub mod retry;
 pub mod rotate;
-pub mod test;
 pub mod update;

@@ -1,0 +1,4 @@
+pub mod deliveries;
+pub mod replay;
+pub mod retry;
+pub mod test;
