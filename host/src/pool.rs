@@ -13,7 +13,7 @@
 //! `SPIN_WASMTIME_INSTANCE_COUNT` to get the same capacity.
 
 use anyhow::{Result, anyhow};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Spin's default pool, and the least the host sizes its own to.
 const SPIN_DEFAULT_INSTANCES: u32 = 1_000;
@@ -116,6 +116,12 @@ fn pooling(instances: u32) -> PoolingAllocationConfig {
         // madvise costs a TLB shootdown across cores plus page faults next
         // time.
         .linear_memory_keep_resident(2 << 20)
+        // And where the kernel can tell (PAGEMAP_SCAN, Linux 6.7+), reset
+        // only the pages the guest wrote instead of the whole 2 MiB: the
+        // memset of untouched pages was the largest single cost of a
+        // request (18% of the host's CPU serving the static component).
+        // The memory comes back the same either way.
+        .pagemap_scan(Enabled::Auto)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(256 << 10);
     pool

@@ -65,7 +65,7 @@ impl Backend {
     /// The value at `key`.
     pub async fn get(&self, key: &str) -> KvResult<Option<Vec<u8>>> {
         match self {
-            Backend::Sqlite { db, label } => db.get(label, key),
+            Backend::Sqlite { db, label } => db.get(label, key).await,
             Backend::Redis(r) => r.get(key).await,
         }
     }
@@ -73,7 +73,7 @@ impl Backend {
     /// Writes `value` at `key`.
     pub async fn set(&self, key: &str, value: &[u8]) -> KvResult<()> {
         let written = match self {
-            Backend::Sqlite { db, label } => db.set(label, key, value),
+            Backend::Sqlite { db, label } => db.set(label, key, value).await,
             Backend::Redis(r) => r.set(key, value).await,
         };
         fault::after_write();
@@ -83,7 +83,7 @@ impl Backend {
     /// Removes `key`.
     pub async fn delete(&self, key: &str) -> KvResult<()> {
         let deleted = match self {
-            Backend::Sqlite { db, label } => db.delete(label, key),
+            Backend::Sqlite { db, label } => db.delete(label, key).await,
             Backend::Redis(r) => r.delete(key).await,
         };
         fault::after_write();
@@ -93,7 +93,7 @@ impl Backend {
     /// Whether `key` exists.
     pub async fn exists(&self, key: &str) -> KvResult<bool> {
         match self {
-            Backend::Sqlite { db, label } => db.exists(label, key),
+            Backend::Sqlite { db, label } => db.exists(label, key).await,
             Backend::Redis(r) => r.exists(key).await,
         }
     }
@@ -101,7 +101,7 @@ impl Backend {
     /// Every key of the store.
     pub async fn keys(&self) -> KvResult<Vec<String>> {
         match self {
-            Backend::Sqlite { db, label } => db.keys(label),
+            Backend::Sqlite { db, label } => db.keys(label).await,
             Backend::Redis(r) => r.keys().await,
         }
     }
@@ -109,7 +109,7 @@ impl Backend {
     /// Atomically adds `delta` to the counter at `key`; returns the new value.
     pub async fn increment(&self, key: &str, delta: i64) -> KvResult<i64> {
         let counted = match self {
-            Backend::Sqlite { db, label } => db.increment(label, key, delta),
+            Backend::Sqlite { db, label } => db.increment(label, key, delta).await,
             Backend::Redis(r) => r.increment(key, delta).await,
         };
         if delta != 0 {
@@ -126,7 +126,7 @@ impl Backend {
         new: &[u8],
     ) -> KvResult<bool> {
         let swapped = match self {
-            Backend::Sqlite { db, label } => db.compare_and_swap(label, key, expected, new),
+            Backend::Sqlite { db, label } => db.compare_and_swap(label, key, expected, new).await,
             Backend::Redis(_) => Err(KvError::Other(REDIS_CAS_REFUSED.into())),
         };
         fault::after_write();
@@ -136,7 +136,7 @@ impl Backend {
     /// The values of several keys, in order, absent ones included as `None`.
     pub async fn get_many(&self, keys: Vec<String>) -> KvResult<Vec<(String, Option<Vec<u8>>)>> {
         match self {
-            Backend::Sqlite { db, label } => db.get_many(label, keys),
+            Backend::Sqlite { db, label } => db.get_many(label, keys).await,
             Backend::Redis(_) => Err(KvError::Other(REDIS_GET_MANY_REFUSED.into())),
         }
     }
@@ -144,7 +144,7 @@ impl Backend {
     /// Writes several keys at once (atomically on both backends).
     pub async fn set_many(&self, entries: Vec<(String, Vec<u8>)>) -> KvResult<()> {
         let written = match self {
-            Backend::Sqlite { db, label } => db.set_many(label, entries),
+            Backend::Sqlite { db, label } => db.set_many(label, entries).await,
             Backend::Redis(r) => r.set_many(entries).await,
         };
         fault::after_write();
@@ -154,7 +154,7 @@ impl Backend {
     /// Removes several keys at once.
     pub async fn delete_many(&self, keys: Vec<String>) -> KvResult<()> {
         let deleted = match self {
-            Backend::Sqlite { db, label } => db.delete_many(label, keys),
+            Backend::Sqlite { db, label } => db.delete_many(label, keys).await,
             Backend::Redis(r) => r.delete_many(keys).await,
         };
         fault::after_write();

@@ -112,3 +112,56 @@ fn get_many_is_refused_on_redis() {
         );
     }
 }
+
+/// The SQLite writer answers a write only once its group is committed: every
+/// increment a client saw acknowledged is still there after `kill -9`, in
+/// the middle of a load of concurrent increments.
+#[test]
+fn increments_acknowledged_before_a_kill_9_survive_it() {
+    if edgechat_tests::on_real_spin() {
+        eprintln!("skipped: the runtime under test is killed by the harness only locally");
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let host = HostOptions::probe().state_dir(state.path()).start();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, stop, acked) = (host.url("/probe/kv/incr?key=hits"), stop.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    // A failed connection: the host was killed mid-request.
+                    let Ok(mut reply) = agent.get(&url).call() else {
+                        return;
+                    };
+                    let body = reply.body_mut().read_to_string().unwrap_or_default();
+                    if reply.status() != 200 {
+                        return;
+                    }
+                    let n = body.split(' ').next().unwrap().parse().unwrap();
+                    acked.lock().unwrap().push(n);
+                }
+            })
+        })
+        .collect();
+    while acked.lock().unwrap().len() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(host); // SIGKILL, with increments in flight
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let highest = *acked.iter().max().unwrap();
+    let distinct: HashSet<i64> = acked.iter().copied().collect();
+    assert_eq!(distinct.len(), acked.len(), "an increment was answered twice");
+    let host = HostOptions::probe().state_dir(state.path()).start();
+    let after: i64 = host.client().get("/probe/kv/counter?key=hits").body.trim().parse().unwrap();
+    assert!(after >= highest, "{highest} was acknowledged, {after} survived the kill");
+}
