@@ -128,7 +128,11 @@ fn increments_acknowledged_before_a_kill_9_survive_it() {
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
     let clients: Vec<_> = (0..8)
         .map(|_| {
-            let (url, stop, acked) = (host.url("/probe/kv/incr?key=hits"), stop.clone(), acked.clone());
+            let (url, stop, acked) = (
+                host.url("/probe/kv/incr?key=hits"),
+                stop.clone(),
+                acked.clone(),
+            );
             std::thread::spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder()
                     .http_status_as_error(false)
@@ -160,8 +164,21 @@ fn increments_acknowledged_before_a_kill_9_survive_it() {
     let acked = acked.lock().unwrap().clone();
     let highest = *acked.iter().max().unwrap();
     let distinct: HashSet<i64> = acked.iter().copied().collect();
-    assert_eq!(distinct.len(), acked.len(), "an increment was answered twice");
+    assert_eq!(
+        distinct.len(),
+        acked.len(),
+        "an increment was answered twice"
+    );
     let host = HostOptions::probe().state_dir(state.path()).start();
-    let after: i64 = host.client().get("/probe/kv/counter?key=hits").body.trim().parse().unwrap();
-    assert!(after >= highest, "{highest} was acknowledged, {after} survived the kill");
+    let after: i64 = host
+        .client()
+        .get("/probe/kv/counter?key=hits")
+        .body
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        after >= highest,
+        "{highest} was acknowledged, {after} survived the kill"
+    );
 }

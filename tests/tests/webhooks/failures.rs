@@ -196,9 +196,8 @@ fn a_replay_sends_everything_since_then_again_with_the_same_ids() {
         accepted["to_seq"].as_u64().unwrap() + 1 - accepted["from_seq"].as_u64().unwrap(),
         3
     );
-    let arrivals_of = |items: &[Value], id: &str| {
-        items.iter().filter(|i| i["webhook_id"] == id).count()
-    };
+    let arrivals_of =
+        |items: &[Value], id: &str| items.iter().filter(|i| i["webhook_id"] == id).count();
     let all = receiver.wait_for("crm", "the replay of each event", |items| {
         ids.iter().all(|id| arrivals_of(items, id) >= 2)
     });

@@ -179,12 +179,16 @@ impl SqliteDb {
 
     /// Writes every entry or none.
     pub async fn set_many(&self, store: &str, entries: Vec<(String, Vec<u8>)>) -> KvResult<()> {
-        self.write(store, Write::SetMany { entries }).await.map(drop)
+        self.write(store, Write::SetMany { entries })
+            .await
+            .map(drop)
     }
 
     /// Removes every key or none.
     pub async fn delete_many(&self, store: &str, keys: Vec<String>) -> KvResult<()> {
-        self.write(store, Write::DeleteMany { keys }).await.map(drop)
+        self.write(store, Write::DeleteMany { keys })
+            .await
+            .map(drop)
     }
 }
 
@@ -334,8 +338,16 @@ mod tests {
         block_on(async {
             assert!(db.compare_and_swap("s", "k", None, b"1").await.unwrap());
             assert!(!db.compare_and_swap("s", "k", None, b"2").await.unwrap());
-            assert!(!db.compare_and_swap("s", "k", Some(b"0"), b"2").await.unwrap());
-            assert!(db.compare_and_swap("s", "k", Some(b"1"), b"2").await.unwrap());
+            assert!(
+                !db.compare_and_swap("s", "k", Some(b"0"), b"2")
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                db.compare_and_swap("s", "k", Some(b"1"), b"2")
+                    .await
+                    .unwrap()
+            );
             assert_eq!(db.get("s", "k").await.unwrap(), Some(b"2".to_vec()));
         });
     }
@@ -392,7 +404,10 @@ mod tests {
         tx.commit().unwrap();
         waiting.join().unwrap().unwrap();
         block_on(async {
-            assert_eq!(db.get("s", "k").await.unwrap(), Some(b"uncommitted".to_vec()));
+            assert_eq!(
+                db.get("s", "k").await.unwrap(),
+                Some(b"uncommitted".to_vec())
+            );
             assert_eq!(db.get("s", "mine").await.unwrap(), Some(b"queued".to_vec()));
         });
     }
@@ -476,13 +491,18 @@ mod tests {
             assert_eq!(counted.await.unwrap(), Ok(11));
             assert_eq!(
                 refused.await.unwrap(),
-                Err(KvError::Other("the value at 'text' is not a counter".into()))
+                Err(KvError::Other(
+                    "the value at 'text' is not a counter".into()
+                ))
             );
             assert_eq!(set.await.unwrap(), Ok(()));
             assert_eq!(many.await.unwrap(), Ok(()));
             assert_eq!(db.get("s", "text").await.unwrap(), Some(b"hello".to_vec()));
             assert_eq!(db.get("s", "k").await.unwrap(), Some(b"v".to_vec()));
-            let both = db.get_many("s", vec!["a".into(), "b".into()]).await.unwrap();
+            let both = db
+                .get_many("s", vec!["a".into(), "b".into()])
+                .await
+                .unwrap();
             assert_eq!(both.len(), 2);
         });
         // All four were queued before the lock came: one transaction.
@@ -512,7 +532,10 @@ mod tests {
         block_on(async {
             let entries = vec![("a".into(), b"1".to_vec()), ("bad".into(), b"2".to_vec())];
             let refused = db.set_many("s", entries).await.unwrap_err();
-            assert!(format!("{refused:?}").contains("refused bad"), "{refused:?}");
+            assert!(
+                format!("{refused:?}").contains("refused bad"),
+                "{refused:?}"
+            );
             assert_eq!(db.get("s", "a").await.unwrap(), None);
             db.set("s", "after", b"fine").await.unwrap();
             assert_eq!(db.get("s", "after").await.unwrap(), Some(b"fine".to_vec()));
@@ -521,7 +544,11 @@ mod tests {
 
     /// Queues `keys` as sets while another process holds the write lock,
     /// so that they form one group; their answers.
-    fn set_in_one_group(dir: &tempfile::TempDir, db: &Arc<SqliteDb>, keys: &[&str]) -> Vec<KvResult<()>> {
+    fn set_in_one_group(
+        dir: &tempfile::TempDir,
+        db: &Arc<SqliteDb>,
+        keys: &[&str],
+    ) -> Vec<KvResult<()>> {
         let queued_before = db.writer.counts().queued.load(Ordering::SeqCst);
         let mut other = other_process(dir);
         let lock = other
@@ -612,7 +639,9 @@ mod tests {
             let mut many: Vec<String> = (0..IN_PLACE_KEYS * 2).map(|i| format!("x{i}")).collect();
             many.extend(["b".to_string(), "a".to_string()]);
             assert_eq!(db.get_many("s", many).await.unwrap(), expected);
-            db.delete_many("s", vec!["a".into(), "b".into()]).await.unwrap();
+            db.delete_many("s", vec!["a".into(), "b".into()])
+                .await
+                .unwrap();
             assert!(db.keys("s").await.unwrap().is_empty());
         });
     }

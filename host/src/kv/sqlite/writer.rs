@@ -117,9 +117,9 @@ impl Writer {
         self.jobs
             .send(job)
             .map_err(|_| KvError::Other("the SQLite writer has stopped".into()))?;
-        answered.await.map_err(|_| {
-            KvError::Other("the SQLite writer stopped before answering".into())
-        })?
+        answered
+            .await
+            .map_err(|_| KvError::Other("the SQLite writer stopped before answering".into()))?
     }
 
     #[cfg(test)]
