@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How long in-flight requests may run on after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,6 +31,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(args: UpArgs) -> Result<()> {
+    // Before anything else: a signal that came before the serve loop first
+    // waited would otherwise kill the process instead of shutting it down.
+    let shutdown = ShutdownSignals::install()?;
     let mut manifest = Manifest::load(&args.manifest)?;
     for warning in &manifest.warnings {
         eprintln!("Warning: {warning}");
@@ -75,7 +79,7 @@ pub async fn run(args: UpArgs) -> Result<()> {
         let bearer = values.get(&args.tick_token_variable).cloned();
         crate::tick::start(app.clone(), path.clone(), bearer, listening);
     }
-    serve(listener, app, listening).await
+    serve(listener, app, listening, shutdown).await
 }
 
 /// Compiled components are machine code for this host, not app state: they
@@ -90,10 +94,13 @@ fn compile_cache_dir(args: &UpArgs) -> PathBuf {
     }
 }
 
-async fn serve(listener: TcpListener, app: Arc<App>, listening: Listening) -> Result<()> {
+async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    listening: Listening,
+    mut shutdown: ShutdownSignals,
+) -> Result<()> {
     let graceful = GracefulShutdown::new();
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -121,7 +128,7 @@ async fn serve(listener: TcpListener, app: Arc<App>, listening: Listening) -> Re
                     let _ = connection.await;
                 });
             }
-            signal = &mut shutdown => {
+            signal = shutdown.recv() => {
                 println!("Received {signal}, shutting down");
                 break;
             }
@@ -135,17 +142,28 @@ async fn serve(listener: TcpListener, app: Arc<App>, listening: Listening) -> Re
     Ok(())
 }
 
-async fn shutdown_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// SIGINT and SIGTERM, each handled from the moment it is installed
+/// (tokio registers a signal's handler when its stream is created; a signal
+/// that arrives before anyone waits is kept for the first `recv`).
+struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> Result<ShutdownSignals> {
+        Ok(ShutdownSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        })
+    }
+
+    /// The name of the next signal to arrive.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
     }
 }
 

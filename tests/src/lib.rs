@@ -253,6 +253,43 @@ impl HostOptions {
         }
     }
 
+    /// Starts the host and sends it SIGTERM as soon as it prints a line
+    /// containing `needle` (it may not serve yet); returns its exit status
+    /// and everything it printed.
+    pub fn terminate_once_it_prints(self, needle: &str) -> (ExitStatus, String) {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut child = self
+            .command(temp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start host");
+        let mut output = String::new();
+        let mut sent = false;
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let Ok(line) = line else { break };
+            output.push_str(&line);
+            output.push('\n');
+            if !sent && line.contains(needle) {
+                kill_group(&child, "TERM");
+                sent = true;
+            }
+        }
+        assert!(sent, "the host never printed {needle:?}:\n{output}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return (status, output);
+            }
+            if Instant::now() > deadline {
+                kill_group(&child, "KILL");
+                let _ = child.kill();
+                panic!("the host ignored SIGTERM:\n{output}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Runs the host expecting it to refuse to start; returns its exit
     /// status and everything it printed.
     pub fn run_expecting_failure(self) -> (ExitStatus, String) {

@@ -91,6 +91,19 @@ fn sigterm_shuts_down_cleanly() {
     assert!(status.success(), "exit status {status}");
 }
 
+/// A SIGTERM that comes while the host is still starting (an orchestrator
+/// scaling down a pod that has just been scheduled) shuts it down cleanly
+/// too, instead of killing it.
+#[test]
+fn sigterm_during_start_up_shuts_down_cleanly() {
+    if edgechat_tests::on_real_spin() {
+        return; // the local runtime's own start-up line
+    }
+    let (status, output) = HostOptions::probe().terminate_once_it_prints("Instance pool:");
+    assert!(status.success(), "exit status {status}:\n{output}");
+    assert!(output.contains("Received SIGTERM"), "{output}");
+}
+
 #[test]
 fn build_runs_the_component_build_commands() {
     // The probe's build command is a real cargo build; with the wasm already

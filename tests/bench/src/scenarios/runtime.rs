@@ -159,17 +159,22 @@ async fn served_again(target: &Target) -> Result<Instant> {
     bail!("no request was served within {PHASE_DEADLINE:?} of the hang-up")
 }
 
-/// When [`SMALL_POOL`] requests at once (each holding its instance a
-/// moment) are all served.
+/// How long each request of [`all_slots_free`] holds its instance, so that
+/// all [`SMALL_POOL`] of them hold one at the same time.
+const HOLD: Duration = Duration::from_secs(1);
+
+/// When [`SMALL_POOL`] requests at once, each holding its instance for
+/// [`HOLD`], are all served: the latest moment they were all let in, which
+/// is [`HOLD`] before the last answer (the guest slept that long after it
+/// got its instance), not the answer itself.
 async fn all_slots_free(target: &Target) -> Result<Instant> {
     let deadline = Instant::now() + PHASE_DEADLINE;
+    let path = format!("/spin-forever/sleep?seconds={}", HOLD.as_secs());
     while Instant::now() < deadline {
         let calls: Vec<_> = (0..SMALL_POOL)
             .map(|_| {
-                let addr = target.addr;
-                tokio::spawn(async move {
-                    load::fetch(addr, request(Method::GET, "/spin-forever/sleep?seconds=1")).await
-                })
+                let (addr, path) = (target.addr, path.clone());
+                tokio::spawn(async move { load::fetch(addr, request(Method::GET, &path)).await })
             })
             .collect();
         let mut all_served = true;
@@ -178,7 +183,7 @@ async fn all_slots_free(target: &Target) -> Result<Instant> {
             all_served &= status.is_success();
         }
         if all_served {
-            return Ok(Instant::now());
+            return Ok(Instant::now() - HOLD);
         }
     }
     bail!("the pool was not free again within {PHASE_DEADLINE:?} of the hang-up")

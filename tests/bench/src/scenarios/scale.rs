@@ -119,6 +119,7 @@ fn open_chats(target: Target) -> BoxFuture<Result<Findings>> {
             }
             opened = step;
             settle(&tally, step).await;
+            eprintln!("  {step} chats waiting: measuring the host's CPU for {CPU_WINDOW:?}");
             let cpu = cpu_share(pid, CPU_WINDOW).await?;
             let rss = rss_mib(pid);
             let samples: Vec<&(Account, Chat)> = (0..REPLY_SAMPLES)
@@ -481,19 +482,26 @@ struct Refusals {
     other: Vec<String>,
 }
 
-/// One long-poll per chat, all at once: how each was answered.
+/// One long-poll per chat, all at once, each after what its chat already
+/// holds (a poll with something to read answers at once and needs no
+/// slot): how each was answered.
 async fn refusals(target: &Target, chats: &[Chat]) -> Result<Refusals> {
     let mut tasks = tokio::task::JoinSet::new();
     for chat in chats {
         let (addr, chat) = (target.addr, chat.clone());
         tasks.spawn(async move {
-            let path = format!(
-                "/v1/widget/conversations/{}/messages?wait={WAIT_SECONDS}",
-                chat.id
-            );
-            let mut req = authorized(Method::GET, &path, Some(&chat.token));
+            let path = format!("/v1/widget/conversations/{}/messages", chat.id);
             let mut sender = load::connect(addr).await?;
-            req = load::with_host(req, addr);
+            let read = authorized(Method::GET, &path, Some(&chat.token));
+            let (status, body) = load::exchange(&mut sender, load::with_host(read, addr)).await?;
+            anyhow::ensure!(
+                status == StatusCode::OK,
+                "reading the chat answered {status}"
+            );
+            let page: Value = serde_json::from_slice(&body)?;
+            let cursor = page["next_cursor"].as_str().unwrap_or_default();
+            let wait = format!("{path}?cursor={}&wait={WAIT_SECONDS}", query_value(cursor));
+            let req = load::with_host(authorized(Method::GET, &wait, Some(&chat.token)), addr);
             sender.ready().await?;
             let response = sender.send_request(req).await?;
             let retry_after = response.headers().contains_key("retry-after");
