@@ -16,7 +16,7 @@
 //! long-poll, a slow outbound call), which runs no wasm for an epoch check
 //! to catch. The yields also keep a spinning guest from holding a runtime
 //! worker thread to itself while other requests wait, with or without a
-//! timeout.
+//! timeout: it runs at most two ticks between yields.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -122,16 +122,26 @@ pub fn arm<T: 'static>(store: &mut Store<T>, deadline: Option<Instant>) -> Arc<A
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
     store.set_epoch_deadline(1);
+    let mut previous_check: Option<Instant> = None;
     store.epoch_deadline_callback(move |_| {
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        let now = Instant::now();
+        if deadline.is_some_and(|deadline| now >= deadline) {
             flag.store(true, Ordering::Relaxed);
             return Ok(UpdateDeadline::Interrupt);
         }
-        // tokio's own yield lets the worker run other tasks first.
-        Ok(UpdateDeadline::YieldCustom(
-            1,
-            Box::pin(tokio::task::yield_now()),
-        ))
+        // A guest that was waiting (a long-poll between its probes) meets
+        // this check as soon as it runs again, since ticks passed while it
+        // ran no wasm; yielding then would only put a task that has just
+        // been woken back in the queue, once per probe. Only a guest that
+        // also met the previous tick's check has been computing: that one
+        // yields (tokio's own yield lets the worker run other tasks first).
+        let computing = previous_check.is_some_and(|at| now - at < EPOCH_TICK * 2);
+        previous_check = Some(now);
+        Ok(if computing {
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+        } else {
+            UpdateDeadline::Continue(1)
+        })
     });
     interrupted
 }
