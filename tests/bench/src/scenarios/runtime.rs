@@ -38,9 +38,10 @@ pub const PROBE_APP_SMALL_POOL: HostApp = HostApp {
     ],
 };
 
-/// How soon a hung-up client's slot must serve again: the app's long-poll
-/// probe interval when a chat is quiet (issue 11, target 3) is no shorter.
-const MAX_FREE_AFTER_HANG_UP: Duration = Duration::from_secs(1);
+/// How soon a hung-up client's slot must serve again: one long-poll probe
+/// interval of a quiet chat (issue 11, target 3; `QUIET_PROBE_MILLIS` in
+/// `shared/src/chat/longpoll.rs`).
+const MAX_FREE_AFTER_HANG_UP: Duration = Duration::from_millis(120);
 
 /// Far longer than the probe: a slot that comes back was freed by the
 /// hang-up, not by its guest finishing.
@@ -160,8 +161,10 @@ async fn served_again(target: &Target) -> Result<Instant> {
 }
 
 /// How long each request of [`all_slots_free`] holds its instance, so that
-/// all [`SMALL_POOL`] of them hold one at the same time.
-const HOLD: Duration = Duration::from_secs(1);
+/// all [`SMALL_POOL`] of them hold one at the same time: also the probe's
+/// resolution, since an attempt in which some were refused ends only when
+/// the others have slept.
+const HOLD: Duration = Duration::from_millis(20);
 
 /// When [`SMALL_POOL`] requests at once, each holding its instance for
 /// [`HOLD`], are all served: the latest moment they were all let in, which
@@ -169,7 +172,7 @@ const HOLD: Duration = Duration::from_secs(1);
 /// got its instance), not the answer itself.
 async fn all_slots_free(target: &Target) -> Result<Instant> {
     let deadline = Instant::now() + PHASE_DEADLINE;
-    let path = format!("/spin-forever/sleep?seconds={}", HOLD.as_secs());
+    let path = format!("/spin-forever/sleep?millis={}", HOLD.as_millis());
     while Instant::now() < deadline {
         let calls: Vec<_> = (0..SMALL_POOL)
             .map(|_| {
