@@ -276,17 +276,9 @@ impl HostOptions {
             }
         }
         assert!(sent, "the host never printed {needle:?}:\n{output}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return (status, output);
-            }
-            if Instant::now() > deadline {
-                kill_group(&child, "KILL");
-                let _ = child.kill();
-                panic!("the host ignored SIGTERM:\n{output}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match wait_for_exit(&mut child, Duration::from_secs(20)) {
+            Some(status) => (status, output),
+            None => panic!("the host ignored SIGTERM:\n{output}"),
         }
     }
 
@@ -300,31 +292,23 @@ impl HostOptions {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start host");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                let mut output = String::new();
-                child
-                    .stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut output)
-                    .ok();
-                child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut output)
-                    .ok();
-                return (status, output);
-            }
-            if Instant::now() > deadline {
-                kill_group(&child, "KILL");
-                let _ = child.kill();
-                panic!("the host kept running although it should have refused to start");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let Some(status) = wait_for_exit(&mut child, Duration::from_secs(60)) else {
+            panic!("the host kept running although it should have refused to start");
+        };
+        let mut output = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut output)
+            .ok();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut output)
+            .ok();
+        (status, output)
     }
 }
 
@@ -442,14 +426,7 @@ impl Host {
     /// Sends SIGTERM and waits for the exit.
     pub fn terminate(mut self) -> ExitStatus {
         kill_group(&self.child, "TERM");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the host ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_exit(&mut self.child, Duration::from_secs(20)).expect("the host ignored SIGTERM")
     }
 }
 
@@ -459,6 +436,22 @@ impl Drop for Host {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits up to `within` for `child` to exit; if it has not, kills its
+/// process group and returns `None`.
+fn wait_for_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(child, "KILL");
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// Sends `signal` to the runtime's whole process group (the runtime and any
