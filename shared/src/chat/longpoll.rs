@@ -40,6 +40,17 @@ pub fn next_interval(interval: u64) -> u64 {
     (interval + interval.div_ceil(4)).min(QUIET_PROBE_MILLIS)
 }
 
+/// Milliseconds from `now` (wall-clock milliseconds) to the next beat: the
+/// next multiple of [`QUIET_PROBE_MILLIS`], 1 to [`QUIET_PROBE_MILLIS`].
+///
+/// Quiet polls probe on the beat rather than each on its own phase, so
+/// that a host with many waiting chats wakes once per beat for all of them
+/// and runs their probes back to back, instead of waking for each.
+pub fn until_next_beat(now: i64) -> u64 {
+    let quiet = QUIET_PROBE_MILLIS as i64;
+    (quiet - now.rem_euclid(quiet)) as u64
+}
+
 /// What a long-poll borrows from the component that runs it: a way to
 /// sleep, and the waiting budgets.
 #[derive(Clone, Copy)]
@@ -132,11 +143,17 @@ pub fn poll<T, S>(
     let _slot = claim()?;
     let mut interval = FIRST_PROBE_MILLIS;
     while items.is_empty() {
-        let remaining = deadline.millis() - clock.now().millis();
+        let now = clock.now().millis();
+        let remaining = deadline.millis() - now;
         if remaining <= 0 {
             break;
         }
-        sleep(interval.min(remaining as u64));
+        let pause = if interval < QUIET_PROBE_MILLIS {
+            interval
+        } else {
+            until_next_beat(now)
+        };
+        sleep(pause.min(remaining as u64));
         // An entry the probe sees may not be readable yet (it commits a
         // write still to come): then the next interval comes first.
         if ready(position)? {
@@ -309,14 +326,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_quiet_poll_settles_at_the_quiet_interval() {
-        let clock = ManualClock::at(Timestamp::from_millis(0));
+    /// When `probe` fires, over a whole quiet poll of `wait` ms that starts
+    /// at `start` on a manual clock.
+    fn probe_times(start: i64, wait: i64) -> Vec<i64> {
+        let clock = ManualClock::at(Timestamp::from_millis(start));
         let probes = Cell::new(Vec::new());
         poll(
             &clock,
             0,
-            20_000,
+            wait,
             |after| Ok((Vec::<u64>::new(), after)),
             |_| {
                 let mut at = probes.take();
@@ -328,16 +346,25 @@ mod tests {
             &advancing(&clock),
         )
         .unwrap();
-        let at = probes.take();
-        // The last gap is cut short by the deadline.
-        let gaps: Vec<i64> = at.windows(2).map(|w| w[1] - w[0]).collect();
-        let gaps = &gaps[..gaps.len() - 1];
+        probes.take()
+    }
+
+    #[test]
+    fn a_quiet_poll_settles_on_the_beat() {
+        let at = probe_times(0, 20_000);
         assert_eq!(at[0], FIRST_PROBE_MILLIS as i64);
+        let quiet = QUIET_PROBE_MILLIS as i64;
+        // It speeds down (never up) to the quiet interval...
+        let ramp = at.iter().position(|t| t % quiet == 0).unwrap();
+        let gaps: Vec<i64> = at[..=ramp].windows(2).map(|w| w[1] - w[0]).collect();
         assert!(
             gaps.windows(2).all(|g| g[1] >= g[0]),
             "never tightens: {gaps:?}"
         );
-        assert_eq!(gaps[gaps.len() - 1], QUIET_PROBE_MILLIS as i64);
+        // ...then probes on every beat until the deadline.
+        let beats = &at[ramp..at.len() - 1];
+        assert!(beats.windows(2).all(|w| w[1] - w[0] == quiet), "{at:?}");
+        assert_eq!(*at.last().unwrap(), 20_000, "a last probe at the deadline");
         // About 20 s / 120 ms probes, plus the faster start.
         let expected = 20_000 / QUIET_PROBE_MILLIS as usize;
         assert!(
@@ -345,6 +372,33 @@ mod tests {
             "{} probes",
             at.len()
         );
+    }
+
+    #[test]
+    fn quiet_polls_that_started_apart_probe_together() {
+        let first = probe_times(1_000, 5_000);
+        let second = probe_times(1_037, 5_000);
+        let quiet = |at: &[i64]| -> Vec<i64> {
+            at.iter()
+                .copied()
+                .filter(|t| t % QUIET_PROBE_MILLIS as i64 == 0)
+                .collect()
+        };
+        let shared: Vec<i64> = quiet(&first)
+            .into_iter()
+            .filter(|t| quiet(&second).contains(t))
+            .collect();
+        assert!(shared.len() > 30, "{first:?} vs {second:?}");
+    }
+
+    #[test]
+    fn the_beat_is_never_more_than_a_quiet_interval_away() {
+        let quiet = QUIET_PROBE_MILLIS as i64;
+        for now in [0, 1, quiet - 1, quiet, 5 * quiet + 7, 1_764_000_000_123] {
+            let pause = until_next_beat(now) as i64;
+            assert!(pause >= 1 && pause <= quiet, "{now}: {pause}");
+            assert_eq!((now + pause) % quiet, 0, "{now}");
+        }
     }
 
     #[test]
