@@ -27,8 +27,17 @@
 //! had a poll (recorded at the `…:waiting:last` key), so no counter is left
 //! behind.
 //!
-//! Per claim: two increments, six counter reads, and once per window and
-//! budget a get, a set and up to four deletes; per release, two increments.
+//! **Reads before writes.** A poll first reads its budget's count and is
+//! refused without counting if the budget is used up; only a poll that
+//! fits adds itself (and gives itself back if others got in first). So
+//! refused polls never inflate the count, not even for a moment: a script
+//! hammering with one account's site key is refused on that account's
+//! budget, checked first, and never touches the count of the store's,
+//! which every account shares.
+//!
+//! Per claim: two increments, eight counter reads, and once per window and
+//! budget a get, a set and up to four deletes; per release, two increments;
+//! a refused claim: at most eight counter reads and one increment more.
 //! That is per long-poll, not per probe.
 
 use crate::base::error::{Error, Result};
@@ -115,18 +124,31 @@ impl Budget {
         format!("{}last", self.prefix)
     }
 
-    /// Adds this poll to the current window; returns the count of waiting
-    /// polls including it.
-    fn enter(&self, kv: &dyn KeyValue, window: i64) -> Result<i64> {
+    /// Counts this poll into the current window, unless the budget is used
+    /// up already. It reads before it writes, so that a poll refused at a
+    /// full budget never counts, not even for a moment: a crowd of refused
+    /// polls (a script hammering with one site key) cannot make the budget
+    /// look fuller than it is to the polls that fit.
+    fn enter(&self, kv: &dyn KeyValue, window: i64) -> Result<Entry> {
+        let count = |w: i64| -> Result<i64> { Ok(kv.increment(&self.window_key(w), 0)?.max(0)) };
+        let mut earlier = 0;
+        for back in 1..WINDOWS {
+            earlier += count(window - back)?;
+        }
+        if count(window)? + earlier >= self.limit {
+            return Ok(Entry::Full);
+        }
         let current = kv.increment(&self.window_key(window), 1)?;
         if current == 1 {
             self.forget_old_windows(kv, window)?;
         }
-        let mut total = current;
-        for earlier in 1..WINDOWS {
-            total += kv.increment(&self.window_key(window - earlier), 0)?.max(0);
-        }
-        Ok(total)
+        // Polls only ever enter the current window, and leave the earlier
+        // ones: this sum is at least the count.
+        Ok(if current + earlier <= self.limit {
+            Entry::In
+        } else {
+            Entry::Over
+        })
     }
 
     fn leave(&self, kv: &dyn KeyValue, window: i64) {
@@ -162,6 +184,16 @@ impl Budget {
     }
 }
 
+/// What [`Budget::enter`] did.
+enum Entry {
+    /// Counted, within the budget.
+    In,
+    /// Counted, but others got in first: to be given back.
+    Over,
+    /// Not counted: the budget was used up.
+    Full,
+}
+
 /// A poll's place among the waiting: given back when dropped.
 pub struct Slot<'a> {
     kv: &'a dyn KeyValue,
@@ -191,24 +223,28 @@ pub fn claim<'a>(
         window,
         budgets: Vec::with_capacity(2),
     };
+    // The account's budget first: a poll past its account's share never
+    // touches the store's count, which every account shares.
     let budgets = [
-        Budget {
-            prefix: keys::waiting_prefix(None),
-            limit: limits.total,
-            what: "this server",
-        },
         Budget {
             prefix: keys::waiting_prefix(Some(account)),
             limit: limits.per_account,
             what: "this account",
         },
+        Budget {
+            prefix: keys::waiting_prefix(None),
+            limit: limits.total,
+            what: "this server",
+        },
     ];
     for budget in budgets {
-        let waiting = budget.enter(kv, window);
-        // From here on, dropping the slot gives this budget's count back.
-        let (limit, what) = (budget.limit, budget.what);
-        slot.budgets.push(budget);
-        if waiting? > limit {
+        let entry = budget.enter(kv, window)?;
+        let what = budget.what;
+        if !matches!(entry, Entry::Full) {
+            // From here on, dropping the slot gives this budget's count back.
+            slot.budgets.push(budget);
+        }
+        if !matches!(entry, Entry::In) {
             return Err(Error::Busy {
                 detail: format!(
                     "too many chats are waiting for messages on {what}; retry in \
@@ -225,7 +261,7 @@ pub fn claim<'a>(
 mod tests {
     use super::*;
     use crate::base::time::{ManualClock, Timestamp};
-    use crate::storage::store::MemoryStore;
+    use crate::storage::store::{MemoryStore, StoreResult};
 
     fn limits(total: i64, per_account: i64) -> Limits {
         Limits { total, per_account }
@@ -281,6 +317,127 @@ mod tests {
             std::mem::forget(claim(&kv, &clock, &AccountId::generate(), limits(10, 1)).unwrap());
         }
         assert!(claim(&kv, &clock, &AccountId::generate(), limits(10, 1)).is_err());
+    }
+
+    /// A store that records every counter change (`increment` by more
+    /// than 0), to see what a claim counted, however briefly.
+    #[derive(Default)]
+    struct Recording {
+        inner: MemoryStore,
+        changes: std::sync::Mutex<Vec<(String, i64)>>,
+    }
+
+    impl Recording {
+        fn changes(&self) -> Vec<(String, i64)> {
+            std::mem::take(&mut *self.changes.lock().unwrap())
+        }
+    }
+
+    impl KeyValue for Recording {
+        fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> StoreResult<()> {
+            self.inner.delete(key)
+        }
+        fn exists(&self, key: &str) -> StoreResult<bool> {
+            self.inner.exists(key)
+        }
+        fn increment(&self, key: &str, delta: i64) -> StoreResult<i64> {
+            if delta != 0 {
+                self.changes.lock().unwrap().push((key.to_string(), delta));
+            }
+            self.inner.increment(key, delta)
+        }
+        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> StoreResult<()> {
+            self.inner.set_many(entries)
+        }
+    }
+
+    #[test]
+    fn a_poll_refused_at_a_full_budget_never_counts_even_for_a_moment() {
+        let kv = Recording::default();
+        let clock = ManualClock::at(Timestamp::from_millis(0));
+        let held: Vec<_> = (0..3)
+            .map(|_| claim(&kv, &clock, &AccountId::generate(), limits(3, 10)).unwrap())
+            .collect();
+        kv.changes();
+        for _ in 0..5 {
+            assert!(claim(&kv, &clock, &AccountId::generate(), limits(3, 10)).is_err());
+        }
+        let store_wide = keys::waiting_prefix(None);
+        let touched: Vec<_> = kv
+            .changes()
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(&store_wide))
+            .collect();
+        assert_eq!(touched, [], "the store's count never moved");
+        drop(held);
+    }
+
+    #[test]
+    fn a_poll_past_its_accounts_share_never_touches_the_store_count() {
+        let kv = Recording::default();
+        let clock = ManualClock::at(Timestamp::from_millis(0));
+        let hammering = AccountId::generate();
+        let _held = claim(&kv, &clock, &hammering, limits(100, 1)).unwrap();
+        kv.changes();
+        for _ in 0..5 {
+            assert!(claim(&kv, &clock, &hammering, limits(100, 1)).is_err());
+        }
+        assert_eq!(kv.changes(), [], "nothing counted anywhere");
+    }
+
+    #[test]
+    fn a_poll_that_loses_the_race_for_the_last_slot_gives_it_back() {
+        // Two polls both read one free slot; the second to count is over.
+        let kv = MemoryStore::new();
+        let budget = Budget {
+            prefix: keys::waiting_prefix(None),
+            limit: 1,
+            what: "this server",
+        };
+        let window = 0;
+        // The first poll's count lands between the second's read and write.
+        let count_first = || kv.increment(&budget.window_key(window), 1).unwrap();
+        struct Interleaved<'a, F: Fn() -> i64> {
+            kv: &'a MemoryStore,
+            before_first_write: F,
+            done: std::cell::Cell<bool>,
+        }
+        impl<F: Fn() -> i64> KeyValue for Interleaved<'_, F> {
+            fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+                self.kv.get(key)
+            }
+            fn set(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+                self.kv.set(key, value)
+            }
+            fn delete(&self, key: &str) -> StoreResult<()> {
+                self.kv.delete(key)
+            }
+            fn exists(&self, key: &str) -> StoreResult<bool> {
+                self.kv.exists(key)
+            }
+            fn increment(&self, key: &str, delta: i64) -> StoreResult<i64> {
+                if delta != 0 && !self.done.replace(true) {
+                    (self.before_first_write)();
+                }
+                self.kv.increment(key, delta)
+            }
+            fn set_many(&self, entries: &[(String, Vec<u8>)]) -> StoreResult<()> {
+                self.kv.set_many(entries)
+            }
+        }
+        let racing = Interleaved {
+            kv: &kv,
+            before_first_write: count_first,
+            done: std::cell::Cell::new(false),
+        };
+        assert!(matches!(budget.enter(&racing, window), Ok(Entry::Over)));
+        assert_eq!(kv.increment(&budget.window_key(window), 0).unwrap(), 2);
     }
 
     #[test]
