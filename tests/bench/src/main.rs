@@ -60,6 +60,11 @@ struct Args {
     /// target/release/edgechat-host (to compare a variant of the host).
     #[arg(long)]
     host_binary: Option<PathBuf>,
+    /// Also run the `-spin` scenarios under this `spin` binary (real Spin
+    /// 3.6 or 4.0): the write path, `/healthz` and open chats, side by side
+    /// with the local runtime in one run.
+    #[arg(long)]
+    spin: Option<PathBuf>,
     /// Exit non-zero when a target is missed or a scenario saw errors.
     #[arg(long)]
     strict: bool,
@@ -74,6 +79,10 @@ struct Args {
     /// Agent replies timed by the long-poll wake-up probe, one at a time.
     #[arg(long, default_value_t = 50)]
     longpoll_samples: usize,
+    /// The steps of the open-chats probe: how many chats wait at each; the
+    /// checks beside and beyond the budget run when the last is 5000.
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1_000, 5_000])]
+    open_chats_steps: Vec<usize>,
     /// Internal: serve the floor (the bench starts itself as a child with this).
     #[arg(long, hide = true)]
     serve_floor: bool,
@@ -122,8 +131,9 @@ async fn run(args: Args) -> Result<bool> {
         None => prereqs::host_binary(&root),
     };
     prereqs::check(&host)?;
-
-    let selected = scenarios::select(&args.only)?;
+    let spin = args.spin.as_deref().map(std::path::absolute).transpose()?;
+    let spin_version = spin.as_deref().map(prereqs::check_spin).transpose()?;
+    let selected = scenarios::select(&args.only, spin.is_some())?;
     let config = load::LoadConfig {
         concurrency: args.concurrency,
         warmup: Duration::from_secs(args.warmup_secs),
@@ -134,8 +144,15 @@ async fn run(args: Args) -> Result<bool> {
         seed_concurrency: args.seed_concurrency,
         big_conversations: args.big_conversations,
         longpoll_samples: args.longpoll_samples,
+        open_chats_steps: args.open_chats_steps.clone(),
     });
-    report::print_header(&config, &host, &options);
+    report::print_header(
+        &config,
+        &host,
+        spin.as_deref().zip(spin_version.as_deref()),
+        &options,
+    );
+    let runtimes = server::Runtimes { host, spin };
 
     let mut results = Vec::new();
     // One server at a time: scenarios are grouped by the server they need,
@@ -143,7 +160,7 @@ async fn run(args: Args) -> Result<bool> {
     for group in scenarios::group_by_server(&selected) {
         let server = group.server;
         eprintln!("starting {}", server.describe());
-        let process = server::start(&root, &host, server).await?;
+        let process = server::start(&root, &runtimes, server).await?;
         let target = scenarios::Target::new(process.addr, process.pid(), options.clone());
         for scenario in group.scenarios {
             eprintln!("running {} ({})", scenario.name, scenario.about);

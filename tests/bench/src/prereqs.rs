@@ -129,3 +129,15 @@ pub fn component_sizes(crates: &[ComponentCrate]) -> Vec<ComponentSize> {
         })
         .collect()
 }
+
+/// The Spin binary must run: its version, for the report.
+pub fn check_spin(spin: &Path) -> Result<String> {
+    let output = std::process::Command::new(spin)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("cannot run {}", spin.display()))?;
+    if !output.status.success() {
+        bail!("{} --version failed", spin.display());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}

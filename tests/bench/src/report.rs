@@ -30,10 +30,19 @@ impl Measured<'_> {
     }
 }
 
-pub fn print_header(config: &LoadConfig, host: &Path, options: &Options) {
+/// `spin`: the Spin binary of the `-spin` rows and its version, if any.
+pub fn print_header(
+    config: &LoadConfig,
+    host: &Path,
+    spin: Option<(&Path, &str)>,
+    options: &Options,
+) {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("edgechat-bench: components --profile wasm, host --release, bench --release");
     println!("host: {}", host.display());
+    if let Some((spin, version)) = spin {
+        println!("spin: {} ({version}): the -spin rows", spin.display());
+    }
     println!(
         "load: {} keep-alive HTTP/1.1 connections on loopback, {}s warm-up, then {}s measured per target",
         config.concurrency,

@@ -1,12 +1,13 @@
-//! Servers under test as child processes: the release host on a manifest, or
-//! the floor (this binary with `--serve-floor`). Both print
-//! `Serving http://<addr>` once ready; both are stopped with SIGTERM.
+//! Servers under test as child processes: the release host or real Spin
+//! (`spin up`) on a manifest, or the floor (this binary with
+//! `--serve-floor`). All print `Serving http://<addr>` once ready; all are
+//! stopped with SIGTERM.
 
 use crate::scenarios::{HostApp, Server};
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,11 +23,22 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Output lines kept to explain a failure.
 const LOG_LINES: usize = 30;
 
+/// The runtimes that serve the apps: the local one, and real Spin if given.
+pub struct Runtimes {
+    pub host: PathBuf,
+    pub spin: Option<PathBuf>,
+}
+
 /// A running server; killed if dropped without [`ServerProcess::stop`].
 pub struct ServerProcess {
     pub addr: SocketAddr,
     name: String,
     child: Child,
+    /// Its pid, kept after it has been reaped.
+    pid: Option<u32>,
+    /// It leads a process group of its own (`spin up` serves from a child
+    /// process), which is signalled as a whole.
+    group: bool,
     log: Log,
     /// The host's key-value database; removed after the host stops.
     _state_dir: Option<TempDir>,
@@ -69,34 +81,60 @@ impl Log {
 }
 
 /// Starts `server` and waits until it listens.
-/// `root` is the workspace (manifests are relative to it), `host` the host binary.
-pub async fn start(root: &Path, host: &Path, server: Server) -> Result<ServerProcess> {
+/// `root` is the workspace (manifests are relative to it).
+pub async fn start(root: &Path, runtimes: &Runtimes, server: Server) -> Result<ServerProcess> {
+    let spin = || {
+        runtimes
+            .spin
+            .as_deref()
+            .ok_or_else(|| anyhow!("{} needs --spin", server.describe()))
+    };
     match server {
         Server::Floor => {
             let exe = std::env::current_exe().context("cannot find the bench's own binary")?;
             let mut command = Command::new(exe);
             command.arg("--serve-floor");
-            spawn("floor".into(), command, None).await
+            spawn("floor".into(), command, None, false).await
         }
-        Server::Host(app) => start_host(root, host, app, None).await,
+        Server::Host(app) => start_app(root, &runtimes.host, Runtime::Host, app, None).await,
         Server::HostOnRedis(app) => {
-            let (redis, url) = start_redis().await?;
-            start_host(root, host, app, Some((redis, url))).await
+            let redis = start_redis().await?;
+            start_app(root, &runtimes.host, Runtime::Host, app, Some(redis)).await
+        }
+        Server::Spin(app) => start_app(root, spin()?, Runtime::Spin, app, None).await,
+        Server::SpinOnRedis(app) => {
+            let redis = start_redis().await?;
+            start_app(root, spin()?, Runtime::Spin, app, Some(redis)).await
         }
     }
 }
 
-async fn start_host(
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runtime {
+    Host,
+    Spin,
+}
+
+/// Serves `app` with `binary up`: both runtimes take the same flags.
+async fn start_app(
     root: &Path,
-    host: &Path,
+    binary: &Path,
+    runtime: Runtime,
     app: HostApp,
     redis: Option<(Child, String)>,
 ) -> Result<ServerProcess> {
+    if runtime == Runtime::Spin && !app.args.is_empty() {
+        bail!("spin up does not take the host's flags {:?}", app.args);
+    }
     let state_dir = tempfile::Builder::new()
         .prefix("edgechat-bench-")
         .tempdir()
         .context("cannot create a state directory")?;
-    let mut command = Command::new(host);
+    let mut command = Command::new(binary);
+    let group = runtime == Runtime::Spin;
+    if group {
+        command.process_group(0);
+    }
     command
         .current_dir(root)
         .arg("up")
@@ -106,7 +144,11 @@ async fn start_host(
         .arg(state_dir.path())
         .args(app.args)
         .envs(app.variables.iter().copied());
-    let mut name = format!("host ({})", app.manifest);
+    let runtime_name = match runtime {
+        Runtime::Host => "host",
+        Runtime::Spin => "spin up",
+    };
+    let mut name = format!("{runtime_name} ({})", app.manifest);
     let redis = match redis {
         None => None,
         Some((child, url)) => {
@@ -117,11 +159,11 @@ async fn start_host(
             )
             .context("cannot write the runtime config")?;
             command.arg("--runtime-config-file").arg(&config);
-            name = format!("host ({}, key-value on Redis)", app.manifest);
+            name = format!("{runtime_name} ({}, key-value on Redis)", app.manifest);
             Some(child)
         }
     };
-    let mut process = spawn(name, command, Some(state_dir)).await?;
+    let mut process = spawn(name, command, Some(state_dir), group).await?;
     process._redis = redis;
     Ok(process)
 }
@@ -163,6 +205,7 @@ async fn spawn(
     name: String,
     mut command: Command,
     state_dir: Option<TempDir>,
+    group: bool,
 ) -> Result<ServerProcess> {
     // stdin stays open while the child lives: the floor exits when it closes.
     command
@@ -183,7 +226,18 @@ async fn spawn(
         .ok_or_else(|| anyhow!("no stdout from the {name}"))?;
     let mut stdout = BufReader::new(stdout).lines();
     let ready = tokio::time::timeout(READY_TIMEOUT, wait_for_address(&mut stdout, &log)).await;
-    let addr = match ready {
+    let mut process = ServerProcess {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        name,
+        pid: child.id(),
+        child,
+        group,
+        log,
+        _state_dir: state_dir,
+        _redis: None,
+    };
+    let (name, child, log) = (&process.name, &mut process.child, &process.log);
+    process.addr = match ready {
         Ok(Ok(addr)) => addr,
         Ok(Err(e)) => {
             // Let stderr's last lines arrive before showing them.
@@ -202,15 +256,8 @@ async fn spawn(
             log.render()
         ),
     };
-    log.follow(stdout);
-    Ok(ServerProcess {
-        addr,
-        name,
-        child,
-        log,
-        _state_dir: state_dir,
-        _redis: None,
-    })
+    process.log.follow(stdout);
+    Ok(process)
 }
 
 async fn wait_for_address(
@@ -230,7 +277,7 @@ async fn wait_for_address(
 
 impl ServerProcess {
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.pid
     }
 
     /// What the server printed last, indented, for error messages.
@@ -240,13 +287,7 @@ impl ServerProcess {
 
     /// SIGTERM, then a bounded wait for a graceful exit, then SIGKILL.
     pub async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            // std has no signal API; kill(1) is everywhere this bench runs.
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .stderr(Stdio::null())
-                .status();
-        }
+        self.signal("TERM");
         match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
             Ok(_) => {}
             Err(_) => {
@@ -254,8 +295,39 @@ impl ServerProcess {
                     "the {} ignored SIGTERM for {STOP_TIMEOUT:?}; killing it",
                     self.name
                 );
+                self.signal("KILL");
                 let _ = self.child.kill().await;
             }
+        }
+        // What is left of its group (a trigger that outlived `spin up`).
+        self.signal("KILL");
+    }
+
+    /// Sends `signal` to the server, or to its whole process group.
+    fn signal(&self, signal: &str) {
+        let Some(pid) = self.pid else { return };
+        if !self.group && self.child.id().is_none() {
+            return; // reaped: its pid may be another process's now
+        }
+        let target = if self.group {
+            format!("-{pid}")
+        } else {
+            pid.to_string()
+        };
+        // std has no signal API; kill(1) is everywhere this bench runs.
+        let _ = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), "--", &target])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for ServerProcess {
+    /// A server dropped on an error path takes its process group with it
+    /// (`kill_on_drop` stops only the leader).
+    fn drop(&mut self) {
+        if self.group {
+            self.signal("KILL");
         }
     }
 }

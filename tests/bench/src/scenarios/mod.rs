@@ -15,6 +15,7 @@
 
 mod api;
 mod conversations;
+mod on_spin;
 mod runtime;
 mod scale;
 mod seed;
@@ -144,6 +145,10 @@ pub enum Server {
     Host(HostApp),
     /// The same, with the `default` key-value store on a Redis of its own.
     HostOnRedis(HostApp),
+    /// Real Spin (`--spin`) serving the app, side by side with the host.
+    Spin(HostApp),
+    /// The same, with the `default` key-value store on a Redis of its own.
+    SpinOnRedis(HostApp),
 }
 
 /// An app the host serves: its manifest (relative to the workspace) and the
@@ -196,7 +201,16 @@ impl Server {
             Server::HostOnRedis(app) => {
                 format!("the release host on {}, key-value on Redis", app.manifest)
             }
+            Server::Spin(app) => format!("spin up on {}", app.manifest),
+            Server::SpinOnRedis(app) => {
+                format!("spin up on {}, key-value on Redis", app.manifest)
+            }
         }
+    }
+
+    /// Whether this server is real Spin, which runs only with `--spin`.
+    pub fn is_spin(&self) -> bool {
+        matches!(self, Server::Spin(_) | Server::SpinOnRedis(_))
     }
 }
 
@@ -240,11 +254,13 @@ pub fn all() -> Vec<Scenario> {
     ));
     scenarios.extend(scale::scenarios());
     scenarios.extend(webhooks::scenarios(Server::Host(WEBHOOK_APP)));
+    scenarios.extend(on_spin::scenarios());
     scenarios
 }
 
 /// The scenarios `--only` names, plus the floor; all of them without `--only`.
-pub fn select(only: &[String]) -> Result<Vec<Scenario>> {
+/// Those on real Spin need a Spin binary (`with_spin`).
+pub fn select(only: &[String], with_spin: bool) -> Result<Vec<Scenario>> {
     let scenarios = all();
     if let Some(unknown) = only
         .iter()
@@ -253,8 +269,18 @@ pub fn select(only: &[String]) -> Result<Vec<Scenario>> {
         let names: Vec<_> = scenarios.iter().map(|s| s.name).collect();
         bail!("no scenario '{unknown}'; there are: {}", names.join(", "));
     }
+    if !with_spin
+        && let Some(spin) = only.iter().find(|n| {
+            scenarios
+                .iter()
+                .any(|s| s.name == n.as_str() && s.server.is_spin())
+        })
+    {
+        bail!("scenario '{spin}' runs on real Spin: give --spin <path to spin>");
+    }
     Ok(scenarios
         .into_iter()
+        .filter(|s| with_spin || !s.server.is_spin())
         .filter(|s| only.is_empty() || s.name == FLOOR || only.iter().any(|n| n == s.name))
         .collect())
 }
@@ -290,6 +316,8 @@ pub struct Options {
     pub big_conversations: usize,
     /// Replies timed by the long-poll wake-up probe.
     pub longpoll_samples: usize,
+    /// How many chats wait at each step of the open-chats probe.
+    pub open_chats_steps: Vec<usize>,
 }
 
 /// The running server a scenario's setup talks to, the run's options, and
@@ -525,7 +553,7 @@ mod tests {
 
     #[test]
     fn only_keeps_the_floor_for_the_ratios() {
-        let names: Vec<_> = select(&["static".into()])
+        let names: Vec<_> = select(&["static".into()], false)
             .unwrap()
             .iter()
             .map(|s| s.name)
@@ -535,15 +563,29 @@ mod tests {
 
     #[test]
     fn an_unknown_scenario_is_an_error_that_lists_the_known_ones() {
-        let error = select(&["nope".into()]).err().unwrap().to_string();
+        let error = select(&["nope".into()], false).err().unwrap().to_string();
         assert!(error.contains("healthz"), "unexpected error: {error}");
+    }
+
+    #[test]
+    fn scenarios_on_real_spin_run_only_with_a_spin_binary() {
+        let without = select(&[], false).unwrap();
+        assert!(without.iter().all(|s| !s.server.is_spin()));
+        let with = select(&[], true).unwrap();
+        assert!(with.iter().any(|s| s.name == "visitor-message-spin"));
+        assert_eq!(with.len(), without.len() + on_spin::scenarios().len());
+        let error = select(&["agent-reply-spin".into()], false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("--spin"), "unexpected error: {error}");
     }
 
     #[test]
     fn scenarios_on_the_same_server_run_together() {
         let scenarios = all();
         let groups = group_by_server(&scenarios);
-        assert_eq!(groups.len(), 7);
+        assert_eq!(groups.len(), 10);
         assert_eq!(groups[0].server, Server::Floor);
     }
 
