@@ -44,10 +44,15 @@ impl HostState {
     }
 
     /// The backend behind `store`, for one call that reaches it: every data
-    /// call goes through here (and `swap`, which holds its backend), so
-    /// this is where the request's key-value round trips are counted.
-    fn backend(&self, store: &Resource<OpenStore>) -> wasmtime::Result<Arc<Backend>> {
-        let backend = self.table.get(store)?.backend.clone();
+    /// call goes through here (but a compare-and-swap's `new` and `swap`,
+    /// which keep their backend and count themselves), so this is where
+    /// the request's key-value round trips are counted.
+    ///
+    /// Borrowed, not cloned: every instance's calls share one `Arc`, and
+    /// bumping its count on each call (a long-poll probe, most often) would
+    /// bounce its cache line between the cores.
+    fn backend(&self, store: &Resource<OpenStore>) -> wasmtime::Result<&Backend> {
+        let backend = &self.table.get(store)?.backend;
         self.kv_round_trips.count();
         Ok(backend)
     }
@@ -238,7 +243,8 @@ impl atomics::HostCas for HostState {
         bucket: Resource<OpenStore>,
         key: String,
     ) -> Outcome<Resource<CasState>, store::Error> {
-        let backend = self.backend(&bucket)?;
+        let backend = self.table.get(&bucket)?.backend.clone();
+        self.kv_round_trips.count();
         // The value seen now is the one `swap` will require to still be there.
         let seen = match backend.get(&key).await {
             Ok(seen) => seen,

@@ -619,7 +619,7 @@ pub fn page(
             })?;
             Ok((scan.items, scan.position))
         },
-        |position| probe.has(position + 1),
+        probe.next_after(),
         longpoll::claim_slot(kv, clock, account, wait.limits),
         wait.sleep,
     )?;

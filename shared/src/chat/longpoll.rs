@@ -225,7 +225,7 @@ pub fn page_of_log<T: DeserializeOwned>(
             let scan = log.scan(after, limit, clock.now(), |_: &T| true)?;
             Ok((scan.items, scan.position))
         },
-        |position| log.has(position + 1),
+        log.next_after(),
         claim_slot(kv, clock, account, wait.limits),
         wait.sleep,
     )?;

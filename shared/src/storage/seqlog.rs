@@ -150,10 +150,19 @@ impl<'a> Log<'a> {
             .set(&(self.entry_key)(n), tombstone.to_string().as_bytes());
     }
 
-    /// Whether entry `n` (or its tombstone) is written: one cheap read, for
-    /// long-polls that wait for the entry after their cursor.
-    pub fn has(&self, n: u64) -> Result<bool> {
-        Ok(self.kv.exists(&(self.entry_key)(n))?)
+    /// The probe of a long-poll waiting after a position: whether the entry
+    /// after it (or its tombstone) is written, one cheap read. It keeps the
+    /// key of the last position it was asked about, since a waiting poll
+    /// asks about the same one probe after probe.
+    pub fn next_after(&self) -> impl FnMut(u64) -> Result<bool> + '_ {
+        let mut probed: Option<(u64, String)> = None;
+        move |position| {
+            let key = match &probed {
+                Some((at, key)) if *at == position => key,
+                _ => &probed.insert((position, (self.entry_key)(position + 1))).1,
+            };
+            Ok(self.kv.exists(key)?)
+        }
     }
 
     /// Appends the entry `make(n)` as number `n` and returns `n`. `make` is
@@ -319,6 +328,20 @@ mod tests {
             .unwrap();
         assert!(end.items.is_empty());
         assert_eq!(end.position, 5);
+    }
+
+    #[test]
+    fn the_probe_sees_the_entry_after_each_position_it_is_asked_about() {
+        let kv = MemoryStore::new();
+        let log = log(&kv);
+        let mut next_after = log.next_after();
+        assert!(!next_after(0).unwrap());
+        log.append(|n| Entry { n, at: T0 }).unwrap();
+        assert!(next_after(0).unwrap(), "entry 1 is written now");
+        assert!(!next_after(1).unwrap(), "a new position, a new key");
+        log.tombstone(2);
+        assert!(next_after(1).unwrap(), "a tombstone counts as written");
+        assert!(next_after(0).unwrap());
     }
 
     #[test]
