@@ -2,15 +2,17 @@
 //!
 //! Every in-flight request holds one component instance, and a long-poll
 //! holds it for its whole wait. Spin sizes its pool with
-//! `SPIN_WASMTIME_INSTANCE_COUNT` (default `SPIN_MAX_INSTANCE_COUNT`,
-//! default 1,000); the host takes the same variables, and without them
+//! `SPIN_MAX_INSTANCE_COUNT` (default 1,000), which sets the component
+//! instances (`SPIN_WASMTIME_INSTANCE_COUNT` overrides only those) and the
+//! memories and async stacks they need; the host takes the same variables
+//! with the same meaning ([`SpinLimits`]), and without them
 //! sizes the pool from the machine instead of Spin's constant, never below
 //! it: what a waiting instance keeps resident (see [`RESIDENT_PER_INSTANCE`])
 //! against the machine's memory, the memory mappings it needs against
 //! `vm.max_map_count`, and the address space its slots reserve (the pool
 //! reserves it up front; a reservation the machine refuses is retried
 //! smaller). The chosen count is logged at start-up. On Spin, set
-//! `SPIN_WASMTIME_INSTANCE_COUNT` to get the same capacity.
+//! `SPIN_MAX_INSTANCE_COUNT` to get the same capacity.
 
 use anyhow::{Result, anyhow};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -51,11 +53,42 @@ const TABLES_PER_INSTANCE: u32 = 2;
 /// How many instances the pool holds, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSize {
+    /// Component instances.
     pub instances: u32,
-    /// Set by the operator (a Spin variable) rather than from the machine.
-    pub from_env: bool,
+    /// Set by the operator (Spin variables) rather than from the machine:
+    /// then with Spin's own limits on the rest of the pool.
+    pub spin_limits: Option<SpinLimits>,
     /// How the count was chosen, for the log.
     pub reason: String,
+}
+
+/// The pool's other limits as Spin 3.6 and 4.0 set them
+/// (`crates/core/src/lib.rs`): each from its own variable, else from
+/// `SPIN_MAX_INSTANCE_COUNT` (default 1,000), not from
+/// `SPIN_WASMTIME_INSTANCE_COUNT`. So raising only the latter still fails
+/// every request past 1,000 memories or stacks, on Spin and here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpinLimits {
+    pub memories: u32,
+    pub stacks: u32,
+    pub tables: u32,
+    pub core_instances: u32,
+}
+
+impl PoolSize {
+    /// Requests that can run at once: each takes one component instance,
+    /// one memory, one async stack and two tables (edgechat's components:
+    /// their own table and the one of the shim that lowers their imports).
+    pub fn concurrent_requests(&self) -> u32 {
+        match self.spin_limits {
+            Some(spin) => self
+                .instances
+                .min(spin.memories)
+                .min(spin.stacks)
+                .min(spin.tables / 2),
+            None => self.instances,
+        }
+    }
 }
 
 /// The engine: async host calls, epoch interruption (as in Spin, which
@@ -69,7 +102,11 @@ pub fn engine() -> Result<Engine> {
     let size = pool_size(&Machine::this_one())?;
     let mut instances = size.instances;
     loop {
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(instances)));
+        let pool = match size.spin_limits {
+            Some(spin) => spin_pooling(instances, spin),
+            None => pooling(instances),
+        };
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&config) {
             Ok(engine) => {
                 let adjusted = if instances == size.instances {
@@ -80,15 +117,20 @@ pub fn engine() -> Result<Engine> {
                         size.instances
                     )
                 };
+                let concurrent = PoolSize {
+                    instances,
+                    ..size.clone()
+                }
+                .concurrent_requests();
                 println!(
-                    "Instance pool: {instances} concurrent requests{adjusted}; {}",
+                    "Instance pool: {concurrent} concurrent requests{adjusted}; {}",
                     size.reason
                 );
                 return Ok(engine);
             }
             // The machine's address space is smaller than assumed: halve,
             // but not below what was asked for explicitly or Spin's default.
-            Err(_) if !size.from_env && instances / 2 >= SPIN_DEFAULT_INSTANCES => {
+            Err(_) if size.spin_limits.is_none() && instances / 2 >= SPIN_DEFAULT_INSTANCES => {
                 instances /= 2;
             }
             Err(e) => {
@@ -101,14 +143,32 @@ pub fn engine() -> Result<Engine> {
 }
 
 fn pooling(instances: u32) -> PoolingAllocationConfig {
-    let mut pool = PoolingAllocationConfig::default();
+    let mut pool = per_slot_settings();
     pool.total_component_instances(instances)
         .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_INSTANCE))
         .total_memories(instances.saturating_mul(MEMORIES_PER_INSTANCE))
         .total_tables(instances.saturating_mul(TABLES_PER_INSTANCE))
         // Every request runs its guest on an async stack of its own.
-        .total_stacks(instances)
-        .max_memories_per_component(8)
+        .total_stacks(instances);
+    pool
+}
+
+/// The pool with Spin's totals, when the operator sized it with Spin's
+/// variables.
+fn spin_pooling(instances: u32, spin: SpinLimits) -> PoolingAllocationConfig {
+    let mut pool = per_slot_settings();
+    pool.total_component_instances(instances)
+        .total_core_instances(spin.core_instances)
+        .total_memories(spin.memories)
+        .total_tables(spin.tables)
+        .total_stacks(spin.stacks);
+    pool
+}
+
+/// What each slot may hold and keeps resident, whoever sized the pool.
+fn per_slot_settings() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.max_memories_per_component(8)
         .max_tables_per_component(8)
         .max_memory_size(256 << 20)
         // Reset the first pages of each slot with memset instead of
@@ -137,7 +197,18 @@ pub struct Machine {
     /// `SPIN_MAX_INSTANCE_COUNT` and `SPIN_WASMTIME_INSTANCE_COUNT`.
     pub spin_max_instance_count: Option<String>,
     pub spin_wasmtime_instance_count: Option<String>,
+    /// `SPIN_WASMTIME_TOTAL_MEMORIES`, `_TOTAL_STACKS`, `_TOTAL_TABLES` and
+    /// `_TOTAL_CORE_INSTANCES`.
+    pub spin_totals: [Option<String>; 4],
 }
+
+/// The variables of [`Machine::spin_totals`], in order.
+const SPIN_TOTALS: [&str; 4] = [
+    "SPIN_WASMTIME_TOTAL_MEMORIES",
+    "SPIN_WASMTIME_TOTAL_STACKS",
+    "SPIN_WASMTIME_TOTAL_TABLES",
+    "SPIN_WASMTIME_TOTAL_CORE_INSTANCES",
+];
 
 impl Machine {
     pub fn this_one() -> Machine {
@@ -161,14 +232,16 @@ impl Machine {
             max_map_count,
             spin_max_instance_count: std::env::var("SPIN_MAX_INSTANCE_COUNT").ok(),
             spin_wasmtime_instance_count: std::env::var("SPIN_WASMTIME_INSTANCE_COUNT").ok(),
+            spin_totals: SPIN_TOTALS.map(|name| std::env::var(name).ok()),
         }
     }
 }
 
-/// How many component instances may be live at once, i.e. how many requests
-/// run concurrently: Spin's `SPIN_WASMTIME_INSTANCE_COUNT`, which defaults to
-/// `SPIN_MAX_INSTANCE_COUNT`; without either, sized from the machine. A
-/// request beyond it fails to instantiate and answers 500, as on Spin.
+/// How many component instances may be live at once: Spin's
+/// `SPIN_WASMTIME_INSTANCE_COUNT`, which defaults to `SPIN_MAX_INSTANCE_COUNT`,
+/// with the rest of the pool as Spin sizes it ([`SpinLimits`]); without
+/// any of Spin's variables, sized from the machine. A request beyond it
+/// fails to instantiate and answers 500, as on Spin.
 pub fn pool_size(machine: &Machine) -> Result<PoolSize> {
     let parse = |name: &str, value: &Option<String>| -> Result<Option<u32>> {
         value
@@ -184,15 +257,38 @@ pub fn pool_size(machine: &Machine) -> Result<PoolSize> {
         "SPIN_WASMTIME_INSTANCE_COUNT",
         &machine.spin_wasmtime_instance_count,
     )?;
-    if let Some((name, instances)) = wasmtime
-        .map(|n| ("SPIN_WASMTIME_INSTANCE_COUNT", n))
-        .or(max.map(|n| ("SPIN_MAX_INSTANCE_COUNT", n)))
+    let mut totals = [None; 4];
+    for (total, (name, value)) in totals
+        .iter_mut()
+        .zip(SPIN_TOTALS.iter().zip(&machine.spin_totals))
     {
-        return Ok(PoolSize {
-            instances,
-            from_env: true,
-            reason: format!("set by {name}"),
-        });
+        *total = parse(name, value)?;
+    }
+    if max.is_some() || wasmtime.is_some() || totals.iter().any(Option::is_some) {
+        let max = max.unwrap_or(SPIN_DEFAULT_INSTANCES);
+        let [memories, stacks, tables, core_instances] = totals;
+        let size = PoolSize {
+            instances: wasmtime.unwrap_or(max),
+            spin_limits: Some(SpinLimits {
+                memories: memories.unwrap_or(max),
+                stacks: stacks.unwrap_or(max),
+                tables: tables.unwrap_or(max.saturating_mul(2)),
+                core_instances: core_instances.unwrap_or(max.saturating_mul(4)),
+            }),
+            reason: String::new(),
+        };
+        let concurrent = size.concurrent_requests();
+        let reason = if concurrent < size.instances {
+            format!(
+                "set by Spin's variables: SPIN_WASMTIME_INSTANCE_COUNT={} but only {concurrent} \
+                 memories, async stacks or tables (SPIN_MAX_INSTANCE_COUNT, default 1000, sizes them, \
+                 as on Spin): set SPIN_MAX_INSTANCE_COUNT to raise them all",
+                size.instances
+            )
+        } else {
+            "set by Spin's variables".to_string()
+        };
+        return Ok(PoolSize { reason, ..size });
     }
     let by_memory = machine
         .memory_bytes
@@ -212,11 +308,11 @@ pub fn pool_size(machine: &Machine) -> Result<PoolSize> {
     let show = |n: Option<u64>| n.map_or("unknown".to_string(), |n| n.to_string());
     Ok(PoolSize {
         instances,
-        from_env: false,
+        spin_limits: None,
         reason: format!(
             "sized from the machine (memory: {} MiB, room for {} waiting instances; \
              vm.max_map_count: {}, room for {}; never below Spin's default of \
-             {SPIN_DEFAULT_INSTANCES}); set SPIN_WASMTIME_INSTANCE_COUNT to choose",
+             {SPIN_DEFAULT_INSTANCES}); set SPIN_MAX_INSTANCE_COUNT to choose",
             show(machine.memory_bytes.map(|b| b >> 20)),
             show(by_memory),
             show(machine.max_map_count),
@@ -241,12 +337,37 @@ mod tests {
     fn spin_variables_win_over_the_machine() {
         let mut m = machine(24, 65_530);
         m.spin_max_instance_count = Some("50".into());
-        assert_eq!(pool_size(&m).unwrap().instances, 50);
+        assert_eq!(pool_size(&m).unwrap().concurrent_requests(), 50);
         m.spin_wasmtime_instance_count = Some("7".into());
         let size = pool_size(&m).unwrap();
-        assert_eq!((size.instances, size.from_env), (7, true));
+        assert_eq!(size.concurrent_requests(), 7);
+        assert!(size.spin_limits.is_some());
         m.spin_wasmtime_instance_count = Some("many".into());
         assert!(pool_size(&m).is_err());
+    }
+
+    #[test]
+    fn spins_instance_count_alone_leaves_memories_and_stacks_at_spins_max() {
+        let mut m = machine(24, 65_530);
+        m.spin_wasmtime_instance_count = Some("6000".into());
+        let size = pool_size(&m).unwrap();
+        assert_eq!(size.instances, 6_000);
+        assert_eq!(size.concurrent_requests(), 1_000, "as on Spin");
+        assert!(
+            size.reason.contains("SPIN_MAX_INSTANCE_COUNT"),
+            "{}",
+            size.reason
+        );
+        m.spin_max_instance_count = Some("6000".into());
+        assert_eq!(pool_size(&m).unwrap().concurrent_requests(), 6_000);
+        m.spin_max_instance_count = None;
+        // Memories and stacks raised, tables left at twice Spin's max.
+        m.spin_totals = [Some("6000".into()), Some("6000".into()), None, None];
+        let size = pool_size(&m).unwrap();
+        assert_eq!(size.spin_limits.unwrap().tables, 2_000);
+        assert_eq!(size.concurrent_requests(), 1_000);
+        m.spin_totals[2] = Some("12000".into());
+        assert_eq!(pool_size(&m).unwrap().concurrent_requests(), 6_000);
     }
 
     #[test]
@@ -255,7 +376,7 @@ mod tests {
         // waiting long-polls and more.
         let size = pool_size(&machine(24, 65_530)).unwrap();
         assert!(size.instances >= 6_000, "{size:?}");
-        assert!(!size.from_env);
+        assert!(size.spin_limits.is_none());
     }
 
     #[test]

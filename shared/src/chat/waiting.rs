@@ -2,7 +2,7 @@
 //! account.
 //!
 //! Every waiting long-poll holds a wasm instance for its whole wait, and the
-//! runtime's instance pool is finite (Spin: `SPIN_WASMTIME_INSTANCE_COUNT`,
+//! runtime's instance pool is finite (Spin: `SPIN_MAX_INSTANCE_COUNT`,
 //! 1,000 by default). A request beyond the pool fails with a 500 on Spin,
 //! whatever route it was for, `/healthz` included. So the components keep
 //! the number of *waiting* polls under a budget set below the pool

@@ -134,6 +134,36 @@ fn a_request_beyond_the_instance_pool_is_a_500_problem() {
     let host = HostOptions::probe()
         .env("SPIN_WASMTIME_INSTANCE_COUNT", "1")
         .start();
+    only_one_request_runs_at_a_time(&host, "of 1 for component instances");
+}
+
+/// `SPIN_WASMTIME_INSTANCE_COUNT` raises the component instances only: the
+/// memories and async stacks they need stay at `SPIN_MAX_INSTANCE_COUNT`,
+/// as on Spin 3.6 and 4.0, so with that at 1 one request runs at a time
+/// whatever the instance count (the README tells operators to set
+/// `SPIN_MAX_INSTANCE_COUNT`; the log says so too).
+#[test]
+fn spins_instance_count_alone_does_not_raise_the_pool() {
+    let host = HostOptions::probe()
+        .env("SPIN_WASMTIME_INSTANCE_COUNT", "4")
+        .env("SPIN_MAX_INSTANCE_COUNT", "1")
+        .start();
+    if !on_real_spin() {
+        assert!(
+            host.log().contains("Instance pool: 1 concurrent requests")
+                && host.log().contains("set SPIN_MAX_INSTANCE_COUNT"),
+            "{}",
+            host.log()
+        );
+    }
+    // Whichever of the pool's totals runs out first (here: the tables).
+    only_one_request_runs_at_a_time(&host, "");
+}
+
+/// With one request sleeping, another is refused with a 500 (a problem
+/// whose cause, "maximum concurrent limit {limit}", is in the log, on the
+/// local runtime); once the sleeper is done, requests are served again.
+fn only_one_request_runs_at_a_time(host: &Host, limit: &str) {
     let client = host.client();
     let deadline = Instant::now() + Duration::from_secs(60);
     let holder = {
@@ -160,8 +190,9 @@ fn a_request_beyond_the_instance_pool_is_a_500_problem() {
         refused.expect(500);
     } else {
         assert_internal_problem(&refused);
+        let reason = format!("maximum concurrent limit {limit}");
         assert!(
-            host.wait_for_log("maximum concurrent limit of 1 for component instances"),
+            host.wait_for_log(&reason),
             "the log should say why: {}",
             host.log()
         );

@@ -40,7 +40,7 @@ pub fn scenarios() -> Vec<Scenario> {
         ),
         Scenario::probe(
             "open-chats-spin",
-            "open-chats on spin up (SQLite, SPIN_WASMTIME_INSTANCE_COUNT=6000)",
+            "open-chats on spin up (SQLite, SPIN_MAX_INSTANCE_COUNT=6000)",
             Server::Spin(SCALE_APP),
             open_chats,
         ),

@@ -72,7 +72,10 @@ pub const SCALE_APP: HostApp = HostApp {
         ("SPIN_VARIABLE_SIGNING_KEY", "bench-signing-key"),
         ("SPIN_VARIABLE_LONG_POLL_SLOTS", "5000"),
         ("SPIN_VARIABLE_LONG_POLL_SLOTS_PER_ACCOUNT", "250"),
-        ("SPIN_WASMTIME_INSTANCE_COUNT", "6000"),
+        // Instances, memories and stacks (not SPIN_WASMTIME_INSTANCE_COUNT,
+        // which raises only the instances: Spin's memories and stacks
+        // would stay at 1,000).
+        ("SPIN_MAX_INSTANCE_COUNT", "6000"),
     ],
 };
 
