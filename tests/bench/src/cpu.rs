@@ -36,15 +36,20 @@ pub fn process_cpu_time(pid: u32) -> Option<Duration> {
 
 /// User and system time so far of `pid` and its descendants, from
 /// `/proc/<pid>/stat`, which (unlike the live threads' schedstat) keeps the
-/// time of threads that have exited; `None` if `pid` is not there.
+/// time of threads that have exited, and of children that have exited
+/// (then counted by the process that reaped them, so the sum never
+/// shrinks); `None` if `pid` is not there.
 pub fn user_and_system_time(pid: u32) -> Option<Duration> {
     let ticks_of = |process: u32| -> Option<u64> {
         let stat = std::fs::read_to_string(format!("/proc/{process}/stat")).ok()?;
         // The command may contain spaces: fields count from after its ')'.
         let (_, rest) = stat.rsplit_once(')')?;
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime: fields 14 and 15, i.e. 11 and 12 after the command.
-        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        // utime, stime, cutime and cstime: fields 14 to 17, i.e. 11 to 14
+        // after the command.
+        (11..=14)
+            .map(|i| fields.get(i)?.parse::<u64>().ok())
+            .sum::<Option<u64>>()
     };
     let mut ticks = ticks_of(pid)?;
     for child in process_tree(pid).into_iter().skip(1) {

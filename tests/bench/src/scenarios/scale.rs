@@ -390,7 +390,7 @@ async fn cpu_share(pid: u32, window: Duration) -> Result<f64> {
     let before = spent()?;
     let started = Instant::now();
     sleep(window).await;
-    let spent = spent()? - before;
+    let spent = spent()?.saturating_sub(before);
     Ok(spent.as_secs_f64() / started.elapsed().as_secs_f64())
 }
 
