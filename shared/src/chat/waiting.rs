@@ -319,17 +319,23 @@ mod tests {
         assert!(claim(&kv, &clock, &AccountId::generate(), limits(10, 1)).is_err());
     }
 
-    /// A store that records every counter change (`increment` by more
-    /// than 0), to see what a claim counted, however briefly.
+    /// A store that records every counter change (`increment` by other
+    /// than 0), to see what a claim counted, however briefly; and can run
+    /// another poll's write just before its own first counter change.
     #[derive(Default)]
     struct Recording {
         inner: MemoryStore,
         changes: std::sync::Mutex<Vec<(String, i64)>>,
+        interleaved: std::sync::Mutex<Option<Box<dyn FnOnce(&MemoryStore)>>>,
     }
 
     impl Recording {
         fn changes(&self) -> Vec<(String, i64)> {
             std::mem::take(&mut *self.changes.lock().unwrap())
+        }
+
+        fn before_first_change(&self, write: impl FnOnce(&MemoryStore) + 'static) {
+            *self.interleaved.lock().unwrap() = Some(Box::new(write));
         }
     }
 
@@ -348,6 +354,9 @@ mod tests {
         }
         fn increment(&self, key: &str, delta: i64) -> StoreResult<i64> {
             if delta != 0 {
+                if let Some(write) = self.interleaved.lock().unwrap().take() {
+                    write(&self.inner);
+                }
                 self.changes.lock().unwrap().push((key.to_string(), delta));
             }
             self.inner.increment(key, delta)
@@ -394,7 +403,7 @@ mod tests {
     #[test]
     fn a_poll_that_loses_the_race_for_the_last_slot_gives_it_back() {
         // Two polls both read one free slot; the second to count is over.
-        let kv = MemoryStore::new();
+        let kv = Recording::default();
         let budget = Budget {
             prefix: keys::waiting_prefix(None),
             limit: 1,
@@ -402,42 +411,13 @@ mod tests {
         };
         let window = 0;
         // The first poll's count lands between the second's read and write.
-        let count_first = || kv.increment(&budget.window_key(window), 1).unwrap();
-        struct Interleaved<'a, F: Fn() -> i64> {
-            kv: &'a MemoryStore,
-            before_first_write: F,
-            done: std::cell::Cell<bool>,
-        }
-        impl<F: Fn() -> i64> KeyValue for Interleaved<'_, F> {
-            fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-                self.kv.get(key)
-            }
-            fn set(&self, key: &str, value: &[u8]) -> StoreResult<()> {
-                self.kv.set(key, value)
-            }
-            fn delete(&self, key: &str) -> StoreResult<()> {
-                self.kv.delete(key)
-            }
-            fn exists(&self, key: &str) -> StoreResult<bool> {
-                self.kv.exists(key)
-            }
-            fn increment(&self, key: &str, delta: i64) -> StoreResult<i64> {
-                if delta != 0 && !self.done.replace(true) {
-                    (self.before_first_write)();
-                }
-                self.kv.increment(key, delta)
-            }
-            fn set_many(&self, entries: &[(String, Vec<u8>)]) -> StoreResult<()> {
-                self.kv.set_many(entries)
-            }
-        }
-        let racing = Interleaved {
-            kv: &kv,
-            before_first_write: count_first,
-            done: std::cell::Cell::new(false),
-        };
-        assert!(matches!(budget.enter(&racing, window), Ok(Entry::Over)));
-        assert_eq!(kv.increment(&budget.window_key(window), 0).unwrap(), 2);
+        let key = budget.window_key(window);
+        let first = key.clone();
+        kv.before_first_change(move |store| {
+            store.increment(&first, 1).unwrap();
+        });
+        assert!(matches!(budget.enter(&kv, window), Ok(Entry::Over)));
+        assert_eq!(kv.inner.increment(&key, 0).unwrap(), 2);
     }
 
     #[test]
