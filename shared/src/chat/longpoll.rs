@@ -11,8 +11,9 @@
 //! [`FIRST_PROBE_MILLIS`] apart, since the poll that follows a message is
 //! the likeliest to see the next one soon (a burst of messages, an agent
 //! typing a second line), and spread out by a quarter each time to
-//! [`QUIET_PROBE_MILLIS`], where a quiet chat stays: about eight probes a
-//! second, and a reply reaches it within [`QUIET_PROBE_MILLIS`].
+//! [`QUIET_PROBE_MILLIS`], where a quiet chat stays, probing on the shared
+//! beat of [`until_next_beat`]: about eight probes a second, and a reply
+//! reaches it within [`QUIET_PROBE_MILLIS`].
 //!
 //! **Waiting is budgeted.** A poll that has to wait first takes a slot
 //! ([`crate::chat::waiting`]); past the budget it is refused at once with a
